@@ -1,0 +1,16 @@
+//! admix: renders ADM (ITU-R BS.2076) object-based audio masters to speaker
+//! feeds and binaural, with gains to ITU-R BS.2127.
+//!
+//! Data flow (one module per stage, data flows one way): `io` (BW64 chunks
+//! and samples) → `adm` (typed document) → `scene` (render items) →
+//! `panning` (gains, per `layout`) → `engine` (mixing) → `io` writers,
+//! `binaural`, `loudness`.
+
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod adm;
+pub mod layout;
+pub mod notice;
+pub mod panning;
+pub mod time;

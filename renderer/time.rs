@@ -1,0 +1,323 @@
+//! Exact time: ADM times are parsed into rationals and stay exact until they
+//! become sample positions, in one place ([`Time::to_sample_ceil`]).
+//!
+//! BS.2076-2 §3.2 (time formats): clock form `hh:mm:ss.fffff…` (any number of
+//! decimal digits) and fractional form `hh:mm:ss.zzzzzSfffff` (`z` samples at
+//! `f` Hz, e.g. `00:00:01.24000S48000`).
+
+use std::cmp::Ordering;
+use std::fmt;
+
+/// An exact, non-normalised-on-the-outside rational number of seconds.
+/// Invariant: `den > 0` and `gcd(num, den) == 1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Time {
+    num: i64,
+    den: i64,
+}
+
+fn gcd(mut a: i128, mut b: i128) -> i128 {
+    a = a.abs();
+    b = b.abs();
+    while b != 0 {
+        let t = a % b;
+        a = b;
+        b = t;
+    }
+    a
+}
+
+/// Why a time string could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    #[error("cannot parse time {0:?} (expected hh:mm:ss.fffff or hh:mm:ss.zzzzzSfffff)")]
+    Syntax(String),
+    #[error("time {0:?} is out of range")]
+    Range(String),
+}
+
+impl Time {
+    pub const ZERO: Time = Time { num: 0, den: 1 };
+
+    /// `num / den` seconds; `None` when `den == 0` or the reduced value does not fit.
+    pub fn new(num: i64, den: i64) -> Option<Time> {
+        Self::from_i128(num as i128, den as i128)
+    }
+
+    fn from_i128(num: i128, den: i128) -> Option<Time> {
+        if den == 0 {
+            return None;
+        }
+        let g = gcd(num, den).max(1);
+        let (mut n, mut d) = (num / g, den / g);
+        if d < 0 {
+            n = -n;
+            d = -d;
+        }
+        Some(Time {
+            num: i64::try_from(n).ok()?,
+            den: i64::try_from(d).ok()?,
+        })
+    }
+
+    pub fn from_seconds_int(s: i64) -> Time {
+        Time { num: s, den: 1 }
+    }
+
+    /// `samples / rate` seconds.
+    pub fn from_samples(samples: i64, rate: u32) -> Time {
+        Self::new(samples, rate as i64).unwrap_or(Time::ZERO)
+    }
+
+    pub fn numer(self) -> i64 {
+        self.num
+    }
+    pub fn denom(self) -> i64 {
+        self.den
+    }
+
+    pub fn as_f64(self) -> f64 {
+        self.num as f64 / self.den as f64
+    }
+
+    pub fn checked_add(self, o: Time) -> Option<Time> {
+        Self::from_i128(
+            self.num as i128 * o.den as i128 + o.num as i128 * self.den as i128,
+            self.den as i128 * o.den as i128,
+        )
+    }
+
+    pub fn checked_sub(self, o: Time) -> Option<Time> {
+        self.checked_add(Time {
+            num: -o.num,
+            den: o.den,
+        })
+    }
+
+    /// Exact position in samples (may be fractional) as a (numerator, denominator) pair.
+    pub fn samples_exact(self, rate: u32) -> (i128, i128) {
+        (self.num as i128 * rate as i128, self.den as i128)
+    }
+
+    /// The first whole sample at or after this time: `ceil(t · rate)`.
+    /// BS.2127 (and ear's `renderer_common`): sample `n` belongs to a block
+    /// when `start ≤ n < end`, so a block covers `ceil(start·fs) .. ceil(end·fs)`.
+    pub fn to_sample_ceil(self, rate: u32) -> i64 {
+        let (n, d) = self.samples_exact(rate);
+        let q = n.div_euclid(d);
+        let r = n.rem_euclid(d);
+        let c = if r == 0 { q } else { q + 1 };
+        c.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+    }
+
+    /// Exact sample position as f64 (for ramp coefficients).
+    pub fn to_sample_f64(self, rate: u32) -> f64 {
+        let (n, d) = self.samples_exact(rate);
+        let q = n.div_euclid(d);
+        let r = n.rem_euclid(d);
+        q as f64 + r as f64 / d as f64
+    }
+
+    /// Parse a plain decimal number of seconds, exactly (e.g. the
+    /// `interpolationLength` attribute, `"0.005208"`). Exponents are accepted
+    /// (`"5.2e-3"`); negative values are refused.
+    pub fn parse_decimal_seconds(s: &str) -> Result<Time, TimeError> {
+        let syntax = || TimeError::Syntax(s.to_string());
+        let range = || TimeError::Range(s.to_string());
+        let t = s.trim();
+        let (mantissa, exp) = match t.find(['e', 'E']) {
+            Some(i) => (&t[..i], t[i + 1..].parse::<i32>().map_err(|_| syntax())?),
+            None => (t, 0),
+        };
+        let mantissa = mantissa.strip_prefix('+').unwrap_or(mantissa);
+        let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        if (int_part.is_empty() && frac_part.is_empty())
+            || !int_part.bytes().all(|b| b.is_ascii_digit())
+            || !frac_part.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(syntax());
+        }
+        let digits = format!("{int_part}{}", frac_part.trim_end_matches('0'));
+        let digits = digits.trim_start_matches('0');
+        let scale = frac_part.trim_end_matches('0').len() as i32 - exp;
+        if digits.is_empty() {
+            return Ok(Time::ZERO);
+        }
+        if digits.len() > 18 || !(-18..=18).contains(&scale) {
+            return Err(range());
+        }
+        let n: i128 = digits.parse().map_err(|_| range())?;
+        let (num, den) = if scale >= 0 {
+            (n, 10i128.pow(scale as u32))
+        } else {
+            (n * 10i128.pow((-scale) as u32), 1)
+        };
+        Time::from_i128(num, den).ok_or_else(range)
+    }
+
+    /// Parse an ADM time attribute (clock or fractional form).
+    pub fn parse(s: &str) -> Result<Time, TimeError> {
+        let syntax = || TimeError::Syntax(s.to_string());
+        let range = || TimeError::Range(s.to_string());
+        let t = s.trim();
+        let mut parts = t.splitn(3, ':');
+        let h = parts.next().ok_or_else(syntax)?;
+        let m = parts.next().ok_or_else(syntax)?;
+        let rest = parts.next().ok_or_else(syntax)?;
+        let digits = |x: &str| !x.is_empty() && x.len() <= 2 && x.bytes().all(|b| b.is_ascii_digit());
+        if !digits(h) || !digits(m) {
+            return Err(syntax());
+        }
+        let h: i64 = h.parse().map_err(|_| syntax())?;
+        let m: i64 = m.parse().map_err(|_| syntax())?;
+        let (sec, frac) = match rest.split_once('.') {
+            Some((a, b)) => (a, Some(b)),
+            None => (rest, None),
+        };
+        if !digits(sec) {
+            return Err(syntax());
+        }
+        let sec: i64 = sec.parse().map_err(|_| syntax())?;
+        let whole = Time::from_seconds_int(h * 3600 + m * 60 + sec);
+        let Some(frac) = frac else {
+            return Ok(whole);
+        };
+        let frac_t = if let Some((samples, rate)) = frac.split_once('S') {
+            let ok = |x: &str| !x.is_empty() && x.len() <= 12 && x.bytes().all(|b| b.is_ascii_digit());
+            if !ok(samples) || !ok(rate) {
+                return Err(syntax());
+            }
+            let z: i64 = samples.parse().map_err(|_| range())?;
+            let f: i64 = rate.parse().map_err(|_| range())?;
+            if f == 0 {
+                return Err(range());
+            }
+            Time::new(z, f).ok_or_else(range)?
+        } else {
+            if !frac.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(syntax());
+            }
+            // Trailing zeros carry no information; more than 18 significant
+            // digits do not fit an i64 denominator.
+            let trimmed = frac.trim_end_matches('0');
+            if trimmed.len() > 18 {
+                return Err(range());
+            }
+            if trimmed.is_empty() {
+                Time::ZERO
+            } else {
+                let n: i64 = trimmed.parse().map_err(|_| range())?;
+                Time::new(n, 10i64.pow(trimmed.len() as u32)).ok_or_else(range)?
+            }
+        };
+        whole.checked_add(frac_t).ok_or_else(range)
+    }
+}
+
+impl PartialOrd for Time {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Time {
+    fn cmp(&self, o: &Self) -> Ordering {
+        (self.num as i128 * o.den as i128).cmp(&(o.num as i128 * self.den as i128))
+    }
+}
+
+impl fmt::Display for Time {
+    /// Clock form with up to 9 decimals, e.g. `00:01:02.5`; exact values that
+    /// need more digits print rounded (the JSON carries seconds as f64 anyway).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let neg = self.num < 0;
+        let abs_num = (self.num as i128).abs();
+        let den = self.den as i128;
+        let whole = abs_num / den;
+        let rem = abs_num % den;
+        let nanos = (rem * 1_000_000_000 + den / 2) / den;
+        let (whole, nanos) = if nanos >= 1_000_000_000 {
+            (whole + 1, 0)
+        } else {
+            (whole, nanos)
+        };
+        let (h, m, s) = (whole / 3600, (whole / 60) % 60, whole % 60);
+        let frac = format!("{nanos:09}");
+        let frac = frac.trim_end_matches('0');
+        let frac = if frac.is_empty() { "0" } else { frac };
+        write!(f, "{}{h:02}:{m:02}:{s:02}.{frac}", if neg { "-" } else { "" })
+    }
+}
+
+impl serde::Serialize for Time {
+    /// Times appear in JSON as seconds (f64).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(self.as_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_clock_and_fractional_forms() {
+        assert_eq!(Time::parse("00:00:01.5").unwrap(), Time::new(3, 2).unwrap());
+        assert_eq!(Time::parse("01:02:03.00000").unwrap(), Time::from_seconds_int(3723));
+        assert_eq!(Time::parse("00:00:00.24000S48000").unwrap(), Time::new(1, 2).unwrap());
+        assert_eq!(Time::parse("00:00:05.1S2").unwrap(), Time::new(11, 2).unwrap());
+        assert_eq!(Time::parse("00:00:10").unwrap(), Time::from_seconds_int(10));
+        assert_eq!(
+            Time::parse("00:00:00.0053333").unwrap(),
+            Time::new(53333, 10_000_000).unwrap()
+        );
+        for bad in [
+            "",
+            "1:2",
+            "aa:00:00.0",
+            "00:00:00.x",
+            "00:00:00.1S0",
+            "00:00:00.1S",
+            "000:00:00.0",
+        ] {
+            assert!(Time::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn parses_decimal_seconds() {
+        assert_eq!(Time::parse_decimal_seconds("0.2").unwrap(), Time::new(1, 5).unwrap());
+        assert_eq!(
+            Time::parse_decimal_seconds("0.005208").unwrap(),
+            Time::new(5208, 1_000_000).unwrap()
+        );
+        assert_eq!(
+            Time::parse_decimal_seconds("5.2e-3").unwrap(),
+            Time::new(52, 10_000).unwrap()
+        );
+        assert_eq!(Time::parse_decimal_seconds("2").unwrap(), Time::from_seconds_int(2));
+        assert_eq!(Time::parse_decimal_seconds("0.000").unwrap(), Time::ZERO);
+        for bad in ["", ".", "-1", "1.2.3", "abc", "1e"] {
+            assert!(Time::parse_decimal_seconds(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sample_positions_round_up() {
+        let t = Time::new(1, 3).unwrap(); // 16000 exactly at 48 kHz
+        assert_eq!(t.to_sample_ceil(48000), 16000);
+        let t = Time::parse("00:00:00.0053333").unwrap(); // 255.9984 samples
+        assert_eq!(t.to_sample_ceil(48000), 256);
+        assert!((t.to_sample_f64(48000) - 255.99984).abs() < 1e-9);
+        assert_eq!(Time::ZERO.to_sample_ceil(48000), 0);
+    }
+
+    #[test]
+    fn ordering_and_display() {
+        let a = Time::parse("00:00:00.25").unwrap();
+        let b = Time::parse("00:00:00.06000S48000").unwrap();
+        assert!(a > b);
+        assert_eq!(a.checked_sub(b).unwrap(), Time::ZERO.checked_add(b).unwrap());
+        assert_eq!(format!("{}", Time::parse("01:00:02.5").unwrap()), "01:00:02.5");
+    }
+}

@@ -1,1 +1,46 @@
-fn main() {}
+//! The `admix` command line. Each subcommand lives in its own module; this
+//! file parses arguments and turns errors into one `admix: ` line on stderr
+//! with a documented exit code (0 ok, 1 a check failed, 2 bad input or error).
+
+mod gains;
+mod layouts;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "admix",
+    version,
+    about = "Render ADM (BS.2076) object-based audio masters to speakers and headphones"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compute BS.2127 gains for metadata blocks read as JSON lines on stdin.
+    Gains(gains::Args),
+    /// List the built-in speaker layouts.
+    Layouts(layouts::Args),
+}
+
+/// An error for the user: printed as `admix: <message>`.
+pub type CliResult = Result<ExitCode, String>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Gains(a) => gains::run(a),
+        Command::Layouts(a) => layouts::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("admix: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -352,13 +352,12 @@ impl Layout {
             if speakers.iter().any(|o: &Speaker| o.label == s.label) {
                 return Err(bad(&s.label, "label used twice".into()));
             }
-            if let Some(b) = &s.bs2051 {
-                if speakers
+            if let Some(b) = &s.bs2051
+                && speakers
                     .iter()
                     .any(|o: &Speaker| o.bs2051.as_deref() == Some(b.as_str()))
-                {
-                    return Err(bad(&s.label, format!("BS.2051 label {b} used twice")));
-                }
+            {
+                return Err(bad(&s.label, format!("BS.2051 label {b} used twice")));
             }
             for (what, v) in [
                 ("azimuth", s.azimuth),
@@ -378,13 +377,13 @@ impl Layout {
             if s.distance <= 0.0 {
                 return Err(bad(&s.label, format!("distance {} must be positive", s.distance)));
             }
-            if let Some(a) = s.allocentric {
-                if a.iter().any(|v| !v.is_finite() || !(-1.0..=1.0).contains(v)) {
-                    return Err(bad(
-                        &s.label,
-                        format!("allocentric {a:?} outside the room cube [−1, 1]³"),
-                    ));
-                }
+            if let Some(a) = s.allocentric
+                && a.iter().any(|v| !v.is_finite() || !(-1.0..=1.0).contains(v))
+            {
+                return Err(bad(
+                    &s.label,
+                    format!("allocentric {a:?} outside the room cube [−1, 1]³"),
+                ));
             }
             let (nominal_azimuth, nominal_elevation) = match s.nominal {
                 Some([az, el]) => {

@@ -147,7 +147,7 @@ impl AlloPanner {
 
 const NUM_VS: usize = 40;
 const NEG130DBEXP_LIM: f64 = 6.5;
-const NEG130DB_LIM: f64 = 3.162_277_660_168_379_3e-7; // 10^-6.5
+const NEG130DB_LIM: f64 = 3.162_277_660_168_379e-7; // 10^-6.5
 
 fn scale_size(v: f64) -> f64 {
     super::geom::interp(v.min(1.0), &[0.0, 0.2, 0.5, 0.75, 1.0], &[0.0, 0.3, 1.0, 1.8, 2.8])

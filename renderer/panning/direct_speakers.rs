@@ -289,6 +289,11 @@ impl DirectSpeakersPanner {
         })
     }
 
+    /// Number of outputs (the layout's speakers, LFE included).
+    pub fn num_outputs(&self) -> usize {
+        self.n
+    }
+
     fn index_of(&self, bs2051: &str) -> Option<usize> {
         self.bs2051.iter().position(|l| l.as_deref() == Some(bs2051))
     }
@@ -320,29 +325,29 @@ impl DirectSpeakersPanner {
         let is_lfe = Self::is_lfe_channel(block, ctx);
 
         // BS.2127 §8.3 mapping rules for ITU common-definition packs.
-        if let (Some(pack), Some(first)) = (&ctx.common_pack, block.speaker_labels.first()) {
-            if let Some((_, in_layout)) = ITU_PACKS.iter().find(|(p, _)| p.eq_ignore_ascii_case(pack)) {
-                let label = nominal_speaker_label(first);
-                for rule in &self.rules {
-                    if rule.input_layouts.is_some_and(|l| !l.contains(in_layout)) {
-                        continue;
+        if let (Some(pack), Some(first)) = (&ctx.common_pack, block.speaker_labels.first())
+            && let Some((_, in_layout)) = ITU_PACKS.iter().find(|(p, _)| p.eq_ignore_ascii_case(pack))
+        {
+            let label = nominal_speaker_label(first);
+            for rule in &self.rules {
+                if rule.input_layouts.is_some_and(|l| !l.contains(in_layout)) {
+                    continue;
+                }
+                if rule
+                    .output_layouts
+                    .is_some_and(|l| !self.system.is_some_and(|s| l.contains(&s)))
+                {
+                    continue;
+                }
+                if rule.label != label {
+                    continue;
+                }
+                let idx: Option<Vec<usize>> = rule.gains.iter().map(|(c, _)| self.index_of(c)).collect();
+                if let Some(idx) = idx {
+                    for (k, &i) in idx.iter().enumerate() {
+                        out[i] = rule.gains[k].1;
                     }
-                    if rule
-                        .output_layouts
-                        .is_some_and(|l| !self.system.is_some_and(|s| l.contains(&s)))
-                    {
-                        continue;
-                    }
-                    if rule.label != label {
-                        continue;
-                    }
-                    let idx: Option<Vec<usize>> = rule.gains.iter().map(|(c, _)| self.index_of(c)).collect();
-                    if let Some(idx) = idx {
-                        for (k, &i) in idx.iter().enumerate() {
-                            out[i] = rule.gains[k].1;
-                        }
-                        return Routing::MappingRule;
-                    }
+                    return Routing::MappingRule;
                 }
             }
         }
@@ -350,11 +355,11 @@ impl DirectSpeakersPanner {
         // Route by speakerLabel (earlier labels first), matching LFE-ness.
         for l in &block.speaker_labels {
             let nominal = nominal_speaker_label(l);
-            if let Some(i) = self.index_of(&nominal) {
-                if is_lfe == self.is_lfe[i] {
-                    out[i] = 1.0;
-                    return Routing::Label;
-                }
+            if let Some(i) = self.index_of(&nominal)
+                && is_lfe == self.is_lfe[i]
+            {
+                out[i] = 1.0;
+                return Routing::Label;
             }
         }
 

@@ -255,7 +255,7 @@ mod tests {
         let expected: usize = (0..37)
             .map(|r| {
                 let el = -90.0 + 5.0 * r as f64;
-                ((el as f64).to_radians().cos() * 72.0).round_ties_even().max(1.0) as usize
+                (el.to_radians().cos() * 72.0).round_ties_even().max(1.0) as usize
             })
             .sum();
         assert_eq!(pts.len(), expected);

@@ -116,6 +116,9 @@ impl ChannelLock {
     }
 }
 
+/// Allocentric extent tables for subsets of speakers left by zone exclusion.
+type SubsetCache = Arc<std::sync::Mutex<Vec<(Vec<bool>, Arc<AlloExtent>)>>>;
+
 /// How cartesian objects are panned on this layout.
 #[derive(Clone, Debug)]
 enum CartesianMode {
@@ -125,7 +128,7 @@ enum CartesianMode {
         extent: Arc<AlloExtent>,
         channel_lock: ChannelLock,
         /// Extent tables for exclusion subsets, built when first needed.
-        subsets: Arc<std::sync::Mutex<Vec<(Vec<bool>, Arc<AlloExtent>)>>>,
+        subsets: SubsetCache,
     },
     /// No allocentric positions: convert to polar (BS.2127 §10) and pan as polar.
     ConvertToPolar,
@@ -260,10 +263,10 @@ impl GainCalc {
             } => cart(azimuth, elevation, distance),
             ObjectPosition::Cartesian { x, y, z } => [x.clamp(-1.0, 1.0), y.clamp(-1.0, 1.0), z.clamp(-1.0, 1.0)],
         };
-        if block.screen_ref {
-            if let Ok(reference) = PolarEdges::from_screen(&ctx.reference_screen) {
-                position = self.screen_scaler.handle(position, true, &reference, block.cartesian);
-            }
+        if block.screen_ref
+            && let Ok(reference) = PolarEdges::from_screen(&ctx.reference_screen)
+        {
+            position = self.screen_scaler.handle(position, true, &reference, block.cartesian);
         }
         position = self
             .edge_locker
@@ -419,11 +422,7 @@ impl GainCalc {
     }
 }
 
-fn subset_extent(
-    cache: &std::sync::Mutex<Vec<(Vec<bool>, Arc<AlloExtent>)>>,
-    excluded: &[bool],
-    sub_pos: &[V3],
-) -> Arc<AlloExtent> {
+fn subset_extent(cache: &SubsetCache, excluded: &[bool], sub_pos: &[V3]) -> Arc<AlloExtent> {
     if let Ok(mut c) = cache.lock() {
         if let Some((_, e)) = c.iter().find(|(k, _)| k == excluded) {
             return e.clone();

@@ -1,0 +1,160 @@
+//! `admix gains -l LAYOUT [--type objects|direct-speakers] [--json]`: one
+//! JSON block per stdin line (`{"id": …, "block": {…}}`, the schema of the
+//! ear reference vectors), one answer per line, in input order:
+//! `{"id","direct","diffuse"}` for objects, `{"id","gains"}` for
+//! DirectSpeakers, `{"id","error"}` for a bad line (the command goes on).
+
+use crate::CliResult;
+use admix::layout::Layout;
+use admix::panning::json::{direct_speakers_block, object_block};
+use admix::panning::{DirectSpeakersPanner, GainCalc};
+use rayon::prelude::*;
+use serde_json::{Value, json};
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BlockType {
+    Objects,
+    DirectSpeakers,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Layout name, alias, or path to a layout TOML file.
+    #[arg(short, long)]
+    layout: String,
+    /// Which typeDefinition the blocks are.
+    #[arg(long = "type", value_enum, default_value = "objects")]
+    block_type: BlockType,
+    /// One JSON object per output line (default: a readable table).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Lines processed per parallel batch.
+const BATCH: usize = 4096;
+
+pub fn run(a: Args) -> CliResult {
+    let layout = Layout::resolve(&a.layout).map_err(|e| e.to_string())?;
+    let (objects, speakers) = match a.block_type {
+        BlockType::Objects => (Some(GainCalc::new(&layout).map_err(|e| e.to_string())?), None),
+        BlockType::DirectSpeakers => (
+            None,
+            Some(DirectSpeakersPanner::new(&layout).map_err(|e| e.to_string())?),
+        ),
+    };
+    let labels = layout.labels();
+    let stdin = std::io::stdin().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut lines = stdin.lines();
+    let mut batch: Vec<String> = Vec::with_capacity(BATCH);
+    let mut bad = 0usize;
+    loop {
+        batch.clear();
+        for l in lines.by_ref() {
+            let l = l.map_err(|e| format!("reading stdin: {e}"))?;
+            if l.trim().is_empty() {
+                continue;
+            }
+            batch.push(l);
+            if batch.len() == BATCH {
+                break;
+            }
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let answers: Vec<Value> = batch
+            .par_iter()
+            .map_init(
+                || objects.as_ref().map(|g| g.scratch()),
+                |scratch, line| answer(line, objects.as_ref(), speakers.as_ref(), scratch.as_mut()),
+            )
+            .collect();
+        for v in &answers {
+            if v.get("error").is_some() {
+                bad += 1;
+            }
+            if a.json {
+                writeln!(out, "{v}").map_err(|e| e.to_string())?;
+            } else {
+                writeln!(out, "{}", readable(v, &labels)).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    out.flush().map_err(|e| e.to_string())?;
+    if bad > 0 {
+        eprintln!("admix: {bad} input line(s) had errors (see their \"error\" fields)");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn answer(
+    line: &str,
+    objects: Option<&GainCalc>,
+    speakers: Option<&DirectSpeakersPanner>,
+    scratch: Option<&mut admix::panning::Scratch>,
+) -> Value {
+    let v: Value = match serde_json::from_str(line) {
+        Ok(v) => v,
+        Err(e) => return json!({"id": Value::Null, "error": format!("not JSON: {e}")}),
+    };
+    let id = v.get("id").cloned().unwrap_or(Value::Null);
+    if let (Some(gc), Some(scratch)) = (objects, scratch) {
+        match object_block(&v) {
+            Ok((block, ctx)) => {
+                let n = gc.num_outputs();
+                let (mut direct, mut diffuse) = (vec![0.0; n], vec![0.0; n]);
+                gc.calc(&block, &ctx, scratch, &mut direct, &mut diffuse);
+                json!({"id": id, "direct": direct, "diffuse": diffuse})
+            }
+            Err(e) => json!({"id": id, "error": e}),
+        }
+    } else if let Some(p) = speakers {
+        match direct_speakers_block(&v) {
+            Ok((block, ctx)) => {
+                let mut gains = vec![0.0; p.num_outputs()];
+                p.calc(&block, &ctx, &mut gains);
+                json!({"id": id, "gains": gains})
+            }
+            Err(e) => json!({"id": id, "error": e}),
+        }
+    } else {
+        json!({"id": id, "error": "no panner"})
+    }
+}
+
+fn readable(v: &Value, labels: &[&str]) -> String {
+    let id = match v.get("id") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => "-".to_string(),
+        Some(o) => o.to_string(),
+    };
+    if let Some(e) = v.get("error") {
+        return format!("{id}: error: {}", e.as_str().unwrap_or(""));
+    }
+    let fmt = |key: &str| -> String {
+        v.get(key)
+            .and_then(Value::as_array)
+            .map(|g| {
+                g.iter()
+                    .zip(labels)
+                    .filter_map(|(x, l)| x.as_f64().filter(|x| *x != 0.0).map(|x| format!("{l}={x:.6}")))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default()
+    };
+    if v.get("gains").is_some() {
+        format!("{id}: {}", fmt("gains"))
+    } else {
+        let diffuse = fmt("diffuse");
+        if diffuse.is_empty() {
+            format!("{id}: {}", fmt("direct"))
+        } else {
+            format!("{id}: direct {} | diffuse {diffuse}", fmt("direct"))
+        }
+    }
+}

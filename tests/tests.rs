@@ -1,6 +1,15 @@
 //! Integration tests: one binary (one link step), one module per area.
+//!
+//! `alloc_probe` installs a counting global allocator (inert unless armed by a
+//! test) so the malformed-input tests can assert that no size read from a
+//! file makes admix allocate it.
 
+mod alloc_probe;
 mod common;
 mod conformance;
 mod golden_ear;
+mod io_large;
+mod io_malformed;
+mod io_samples;
+mod io_writer;
 mod panning_properties;

@@ -11,14 +11,49 @@ use super::point_source::PointSourcePanner;
 const FADE_WIDTH_DEG: f64 = 10.0;
 const N_ROWS: usize = 37;
 
-/// The virtual-source grid and its point-source gains.
+/// The virtual-source grid and its point-source gains, with a hierarchy of
+/// spherical caps over the grid so that a block's weighted sum visits only
+/// the grid points near the extent's edge (see [`SpreadingPanner::weighted_sum`]).
 #[derive(Clone, Debug)]
 pub struct SpreadingPanner {
-    /// Grid directions (unit vectors).
+    /// Grid directions (unit vectors), reordered so that every tree node
+    /// covers a contiguous range.
     pub points: Vec<V3>,
     /// Gains of each grid point, `points.len() × num_channels`, row-major.
     pub gains: Vec<f64>,
     pub num_channels: usize,
+    nodes: Vec<Node>,
+    /// Σ gains of each node's points, `nodes.len() × num_channels`.
+    node_sums: Vec<f64>,
+    roots: Vec<u32>,
+}
+
+/// A cap of grid points: every point is within `radius` (radians) of `centre`.
+#[derive(Clone, Debug)]
+struct Node {
+    centre: V3,
+    radius: f64,
+    start: u32,
+    end: u32,
+    children: Vec<u32>,
+}
+
+/// Levels of 4-way subdivision below the 8 octahedron faces (512 leaves of
+/// about 3 points each).
+const TREE_LEVELS: usize = 3;
+
+fn inside_spherical_triangle(a: V3, b: V3, c: V3, q: V3) -> bool {
+    use super::geom::cross;
+    dot(cross(b, a), q) >= -1e-9 && dot(cross(c, b), q) >= -1e-9 && dot(cross(a, c), q) >= -1e-9
+}
+
+fn normalised(v: V3) -> V3 {
+    let n = norm(v);
+    [v[0] / n, v[1] / n, v[2] / n]
+}
+
+fn midpoint(a: V3, b: V3) -> V3 {
+    normalised([a[0] + b[0], a[1] + b[1], a[2] + b[2]])
 }
 
 /// ear `generate_panning_positions_even(37)`: rows at linspace(−90, 90, 37),
@@ -43,16 +78,171 @@ pub fn grid_points() -> Vec<V3> {
 
 impl SpreadingPanner {
     pub fn new(psp: &PointSourcePanner) -> Self {
-        let points = grid_points();
+        let input = grid_points();
         let nc = psp.num_channels();
-        let mut gains = vec![0.0; points.len() * nc];
-        for (i, p) in points.iter().enumerate() {
-            psp.handle(*p, &mut gains[i * nc..(i + 1) * nc]);
+        let mut input_gains = vec![0.0; input.len() * nc];
+        for (i, p) in input.iter().enumerate() {
+            psp.handle(*p, &mut input_gains[i * nc..(i + 1) * nc]);
         }
-        SpreadingPanner {
-            points,
-            gains,
+        // Hierarchical triangular mesh over the sphere; each grid point goes
+        // to the first leaf triangle containing it, points are laid out
+        // depth-first so every node owns a contiguous range.
+        let mut sp = SpreadingPanner {
+            points: Vec::with_capacity(input.len()),
+            gains: Vec::with_capacity(input_gains.len()),
             num_channels: nc,
+            nodes: Vec::new(),
+            node_sums: Vec::new(),
+            roots: Vec::new(),
+        };
+        let mut assigned = vec![false; input.len()];
+        let (x, y, z) = ([1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]);
+        let (nx, ny, nz) = ([-1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]);
+        let faces = [
+            [x, y, z],
+            [y, nx, z],
+            [nx, ny, z],
+            [ny, x, z],
+            [y, x, nz],
+            [nx, y, nz],
+            [ny, nx, nz],
+            [x, ny, nz],
+        ];
+        for f in faces {
+            if let Some(id) = sp.build(&input, &input_gains, &mut assigned, f, TREE_LEVELS) {
+                sp.roots.push(id);
+            }
+        }
+        // Points no triangle claimed (only possible through rounding) go in a final leaf.
+        let rest: Vec<usize> = (0..input.len()).filter(|&i| !assigned[i]).collect();
+        if !rest.is_empty() {
+            let start = sp.points.len() as u32;
+            for i in rest {
+                sp.points.push(input[i]);
+                sp.gains.extend_from_slice(&input_gains[i * nc..(i + 1) * nc]);
+            }
+            let id = sp.push_node(start, sp.points.len() as u32, Vec::new());
+            sp.roots.push(id);
+        }
+        sp
+    }
+
+    /// Adds the subtree of triangle `t`; returns its node id (None if it holds no points).
+    fn build(
+        &mut self,
+        input: &[V3],
+        input_gains: &[f64],
+        assigned: &mut [bool],
+        t: [V3; 3],
+        levels: usize,
+    ) -> Option<u32> {
+        let nc = self.num_channels;
+        let start = self.points.len() as u32;
+        let mut children = Vec::new();
+        if levels == 0 {
+            for (i, p) in input.iter().enumerate() {
+                if !assigned[i] && inside_spherical_triangle(t[0], t[1], t[2], *p) {
+                    assigned[i] = true;
+                    self.points.push(*p);
+                    self.gains.extend_from_slice(&input_gains[i * nc..(i + 1) * nc]);
+                }
+            }
+        } else {
+            let (a, b, c) = (t[0], t[1], t[2]);
+            let (ab, bc, ca) = (midpoint(a, b), midpoint(b, c), midpoint(c, a));
+            for sub in [[a, ab, ca], [ab, b, bc], [ca, bc, c], [ab, bc, ca]] {
+                if let Some(id) = self.build(input, input_gains, assigned, sub, levels - 1) {
+                    children.push(id);
+                }
+            }
+        }
+        let end = self.points.len() as u32;
+        (end > start).then(|| self.push_node(start, end, children))
+    }
+
+    fn push_node(&mut self, start: u32, end: u32, children: Vec<u32>) -> u32 {
+        let nc = self.num_channels;
+        let pts = &self.points[start as usize..end as usize];
+        let mut c = [0.0; 3];
+        for p in pts {
+            c = [c[0] + p[0], c[1] + p[1], c[2] + p[2]];
+        }
+        let centre = if norm(c) > 1e-9 { normalised(c) } else { pts[0] };
+        let radius = pts
+            .iter()
+            .map(|p| dot(*p, centre).clamp(-1.0, 1.0).acos())
+            .fold(0.0, f64::max);
+        let mut sum = vec![0.0; nc];
+        for i in start as usize..end as usize {
+            for ch in 0..nc {
+                sum[ch] += self.gains[i * nc + ch];
+            }
+        }
+        self.node_sums.extend_from_slice(&sum);
+        self.nodes.push(Node {
+            centre,
+            radius,
+            start,
+            end,
+            children,
+        });
+        (self.nodes.len() - 1) as u32
+    }
+
+    /// Σ weight(p) · gains(p) over the grid, into `total` (len num_channels).
+    ///
+    /// The weight is a clamped linear function of `WeightFunc::distance`,
+    /// which is 1-Lipschitz in angle on the sphere; so a cap whose centre is
+    /// further inside the shape than its radius has weight 1 everywhere (its
+    /// precomputed sum is added), and one further outside than radius + fade
+    /// has weight 0 (skipped). Only caps straddling the fade band are
+    /// opened. Result equals the brute-force sum up to summation order.
+    fn weighted_sum(&self, wf: &WeightFunc, total: &mut [f64]) {
+        const MARGIN: f64 = 1e-9;
+        let nc = self.num_channels;
+        let fade = FADE_WIDTH_DEG.to_radians();
+        total.fill(0.0);
+        let mut stack: Vec<u32> = Vec::with_capacity(64);
+        stack.extend(self.roots.iter().rev());
+        while let Some(id) = stack.pop() {
+            let node = &self.nodes[id as usize];
+            let d = wf.distance(node.centre);
+            if d + node.radius + MARGIN <= 0.0 {
+                let s = &self.node_sums[id as usize * nc..(id as usize + 1) * nc];
+                for c in 0..nc {
+                    total[c] += s[c];
+                }
+            } else if d - node.radius - MARGIN >= fade {
+                continue;
+            } else if !node.children.is_empty() {
+                stack.extend(node.children.iter().rev());
+            } else {
+                for i in node.start as usize..node.end as usize {
+                    let w = wf.weight(self.points[i]);
+                    if w != 0.0 {
+                        let row = &self.gains[i * nc..(i + 1) * nc];
+                        for c in 0..nc {
+                            total[c] += w * row[c];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The brute-force sum over every grid point (ear's loop); the mirror the
+    /// tree walk is tested against.
+    #[cfg(test)]
+    fn weighted_sum_brute(&self, wf: &WeightFunc, total: &mut [f64]) {
+        let nc = self.num_channels;
+        total.fill(0.0);
+        for (i, p) in self.points.iter().enumerate() {
+            let w = wf.weight(*p);
+            if w != 0.0 {
+                for c in 0..nc {
+                    total[c] += w * self.gains[i * nc + c];
+                }
+            }
         }
     }
 }
@@ -117,6 +307,21 @@ impl WeightFunc {
 
     #[inline]
     fn weight(&self, v: V3) -> f64 {
+        let distance = self.distance(v);
+        // interp(distance, [0, fade], [1, 0])
+        let fade = FADE_WIDTH_DEG.to_radians();
+        if distance <= 0.0 {
+            1.0
+        } else if distance >= fade {
+            0.0
+        } else {
+            1.0 - distance / fade
+        }
+    }
+
+    /// Angle (radians) from `v` to the edge of the shape; ≤ 0 inside.
+    #[inline]
+    fn distance(&self, v: V3) -> f64 {
         let c0 = dot(v, self.basis[0]).clamp(-1.0, 1.0);
         let c1 = dot(v, self.basis[1]).clamp(-1.0, 1.0);
         let c2 = dot(v, self.basis[2]).clamp(-1.0, 1.0);
@@ -128,15 +333,7 @@ impl WeightFunc {
             let d1 = dot(v, self.circle_centres[1]).clamp(-1.0, 1.0).acos();
             d0.min(d1) - self.circle_radius
         };
-        // interp(distance, [0, fade], [1, 0])
-        let fade = FADE_WIDTH_DEG.to_radians();
-        if distance <= 0.0 {
-            1.0
-        } else if distance >= fade {
-            0.0
-        } else {
-            1.0 - distance / fade
-        }
+        distance
     }
 }
 
@@ -223,15 +420,7 @@ impl PolarExtent {
             let wf = WeightFunc::new(position, w, h);
             let mut total = [0.0f64; super::point_source::MAX_PANNER_CHANNELS];
             let total = &mut total[..nc];
-            for (i, p) in self.spreading.points.iter().enumerate() {
-                let wt = wf.weight(*p);
-                if wt != 0.0 {
-                    let row = &self.spreading.gains[i * nc..(i + 1) * nc];
-                    for c in 0..nc {
-                        total[c] += wt * row[c];
-                    }
-                }
-            }
+            self.spreading.weighted_sum(&wf, total);
             let n = total.iter().map(|v| v * v).sum::<f64>().sqrt();
             for c in 0..nc {
                 let t = total[c] / n;
@@ -260,6 +449,43 @@ mod tests {
             .sum();
         assert_eq!(pts.len(), expected);
         assert!(pts.iter().all(|p| (norm(*p) - 1.0).abs() < 1e-12));
+    }
+
+    #[test]
+    fn tree_walk_equals_brute_force_sum() {
+        use crate::layout::Layout;
+        let mut r = 0x2545F4914F6CDD1Du64;
+        let mut rnd = move || {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            (r >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for name in ["4+7+0", "0+2+0", "9+10+3"] {
+            let psp = PointSourcePanner::new(&Layout::builtin(name).unwrap().unwrap()).unwrap();
+            let sp = SpreadingPanner::new(&psp);
+            assert_eq!(sp.points.len(), grid_points().len());
+            let nc = sp.num_channels;
+            let (mut a, mut b) = (vec![0.0; nc], vec![0.0; nc]);
+            for _ in 0..3000 {
+                let pos = cart(rnd() * 360.0 - 180.0, rnd() * 180.0 - 90.0, 1.0);
+                let (w, h) = (5.0 + rnd() * 355.0, 5.0 + rnd() * 355.0);
+                let (w, h) = if rnd() < 0.3 {
+                    (w.min(40.0), h.min(25.0))
+                } else {
+                    (w, h)
+                };
+                let wf = WeightFunc::new(pos, w, h);
+                sp.weighted_sum(&wf, &mut a);
+                sp.weighted_sum_brute(&wf, &mut b);
+                for c in 0..nc {
+                    assert!(
+                        (a[c] - b[c]).abs() < 1e-9 * (1.0 + b[c].abs()),
+                        "{name} w {w} h {h}: {a:?} vs {b:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -308,7 +308,7 @@ mod tests {
         assert_eq!(t.to_sample_ceil(48000), 16000);
         let t = Time::parse("00:00:00.0053333").unwrap(); // 255.9984 samples
         assert_eq!(t.to_sample_ceil(48000), 256);
-        assert!((t.to_sample_f64(48000) - 255.99984).abs() < 1e-9);
+        assert!((t.to_sample_f64(48000) - 255.9984).abs() < 1e-9);
         assert_eq!(Time::ZERO.to_sample_ceil(48000), 0);
     }
 

@@ -4,6 +4,7 @@
 //! test) so the malformed-input tests can assert that no size read from a
 //! file makes admix allocate it.
 
+mod adm_samples;
 mod alloc_probe;
 mod common;
 mod conformance;

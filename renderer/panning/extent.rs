@@ -33,6 +33,8 @@ pub struct SpreadingPanner {
 struct Node {
     centre: V3,
     radius: f64,
+    cos_radius: f64,
+    sin_radius: f64,
     start: u32,
     end: u32,
     children: Vec<u32>,
@@ -182,6 +184,8 @@ impl SpreadingPanner {
         self.nodes.push(Node {
             centre,
             radius,
+            cos_radius: radius.cos(),
+            sin_radius: radius.sin(),
             start,
             end,
             children,
@@ -200,29 +204,33 @@ impl SpreadingPanner {
     fn weighted_sum(&self, wf: &WeightFunc, total: &mut [f64]) {
         const MARGIN: f64 = 1e-9;
         let nc = self.num_channels;
-        let fade = FADE_WIDTH_DEG.to_radians();
         total.fill(0.0);
         let mut stack: Vec<u32> = Vec::with_capacity(64);
         stack.extend(self.roots.iter().rev());
         while let Some(id) = stack.pop() {
             let node = &self.nodes[id as usize];
-            let d = wf.distance(node.centre);
-            if d + node.radius + MARGIN <= 0.0 {
-                let s = &self.node_sums[id as usize * nc..(id as usize + 1) * nc];
-                for c in 0..nc {
-                    total[c] += s[c];
+            match wf.side(node.centre, node.radius, node.cos_radius, node.sin_radius, MARGIN) {
+                Side::Inside => {
+                    let s = &self.node_sums[id as usize * nc..(id as usize + 1) * nc];
+                    for c in 0..nc {
+                        total[c] += s[c];
+                    }
                 }
-            } else if d - node.radius - MARGIN >= fade {
-                continue;
-            } else if !node.children.is_empty() {
-                stack.extend(node.children.iter().rev());
-            } else {
-                for i in node.start as usize..node.end as usize {
-                    let w = wf.weight(self.points[i]);
-                    if w != 0.0 {
-                        let row = &self.gains[i * nc..(i + 1) * nc];
-                        for c in 0..nc {
-                            total[c] += w * row[c];
+                Side::Outside => {}
+                Side::Straddles if !node.children.is_empty() => stack.extend(node.children.iter().rev()),
+                Side::Straddles => {
+                    for i in node.start as usize..node.end as usize {
+                        let p = self.points[i];
+                        let w = match wf.side(p, 0.0, 1.0, 0.0, MARGIN) {
+                            Side::Inside => 1.0,
+                            Side::Outside => continue,
+                            Side::Straddles => wf.weight(p),
+                        };
+                        if w != 0.0 {
+                            let row = &self.gains[i * nc..(i + 1) * nc];
+                            for c in 0..nc {
+                                total[c] += w * row[c];
+                            }
                         }
                     }
                 }
@@ -258,12 +266,23 @@ fn calc_basis(pos: V3) -> [V3; 3] {
 }
 
 /// The extent weighting function of ear's `PolarExtentPanner.get_weight_func`,
-/// evaluated on demand.
+/// evaluated on demand, plus trig-free tests of whether a point or a whole
+/// cap of points lies inside the shape (weight 1) or beyond its fade (0).
 struct WeightFunc {
     basis: [V3; 3],
     circle_radius: f64,
-    circle_pos: f64,
+    /// cos(circle_pos); an azimuth θ ∈ [0, π] in the flipped basis is on
+    /// the flat part when cos θ ≥ this (always when circle_pos ≥ π).
+    cos_circle_pos: f64,
     circle_centres: [V3; 2],
+}
+
+/// How a point or cap relates to the shape.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Side {
+    Inside,
+    Outside,
+    Straddles,
 }
 
 impl WeightFunc {
@@ -300,9 +319,22 @@ impl WeightFunc {
         WeightFunc {
             basis,
             circle_radius,
-            circle_pos,
+            cos_circle_pos: if circle_pos >= PI { -2.0 } else { circle_pos.cos() },
             circle_centres: [on_basis(-circle_pos), on_basis(circle_pos)],
         }
+    }
+
+    /// Components of `v` in the flipped basis (clipped as ear does), and
+    /// whether `v` is on the flat part of the shape (|azimuth| ≤ circle_pos).
+    #[inline]
+    fn components(&self, v: V3) -> (f64, f64, f64, bool) {
+        let c0 = dot(v, self.basis[0]).clamp(-1.0, 1.0);
+        let c1 = dot(v, self.basis[1]).clamp(-1.0, 1.0);
+        let c2 = dot(v, self.basis[2]).clamp(-1.0, 1.0);
+        // |atan2(c0, c1)| ≤ circle_pos ⟺ c1 ≥ ρ·cos(circle_pos), ρ = |(c0, c1)|
+        // (atan2(0, 0) = 0: the flat part, as here).
+        let rho = (c0 * c0 + c1 * c1).sqrt();
+        (c0, c1, c2, c1 >= rho * self.cos_circle_pos)
     }
 
     #[inline]
@@ -319,21 +351,58 @@ impl WeightFunc {
         }
     }
 
-    /// Angle (radians) from `v` to the edge of the shape; ≤ 0 inside.
+    /// Angle (radians) from `v` to the edge of the shape; ≤ 0 inside
+    /// (ear's `f`, one point at a time).
     #[inline]
     fn distance(&self, v: V3) -> f64 {
-        let c0 = dot(v, self.basis[0]).clamp(-1.0, 1.0);
-        let c1 = dot(v, self.basis[1]).clamp(-1.0, 1.0);
-        let c2 = dot(v, self.basis[2]).clamp(-1.0, 1.0);
-        let az = c0.atan2(c1);
-        let distance = if az.abs() <= self.circle_pos {
+        // `flat` is ear's |atan2(c0, c1)| ≤ circle_pos without the atan2; the
+        // distance is continuous where the two parts meet.
+        let (_, _, c2, flat) = self.components(v);
+        if flat {
             c2.asin().abs() - self.circle_radius
         } else {
             let d0 = dot(v, self.circle_centres[0]).clamp(-1.0, 1.0).acos();
             let d1 = dot(v, self.circle_centres[1]).clamp(-1.0, 1.0).acos();
             d0.min(d1) - self.circle_radius
-        };
-        distance
+        }
+    }
+
+    /// Whether every direction within `r` radians of `v` has distance ≤ 0
+    /// (Inside) or ≥ fade (Outside), decided without inverse trig: the
+    /// distance is 1-Lipschitz in angle, so it suffices that the distance at
+    /// `v` is ≤ −r or ≥ fade + r; asin/acos being monotonic, those compare
+    /// |sin elevation| or the cosine to the nearer circle centre with
+    /// sin/cos of the bounds, got by angle addition from `cos_r`, `sin_r`.
+    #[inline]
+    fn side(&self, v: V3, r: f64, cos_r: f64, sin_r: f64, margin: f64) -> Side {
+        use std::f64::consts::{FRAC_PI_2, PI};
+        let fade = FADE_WIDTH_DEG.to_radians();
+        let (_, _, c2, flat) = self.components(v);
+        // inside bound a = R − r − margin, outside bound b = R + fade + r + margin
+        let a0 = self.circle_radius - margin;
+        let b0 = self.circle_radius + fade + margin;
+        let a = a0 - r;
+        let b = b0 + r;
+        if flat {
+            let s = c2.abs(); // sin |elevation|
+            if a >= FRAC_PI_2 || (a >= 0.0 && s <= a0.sin() * cos_r - a0.cos() * sin_r) {
+                return Side::Inside;
+            }
+            if b < FRAC_PI_2 && s >= b0.sin() * cos_r + b0.cos() * sin_r {
+                return Side::Outside;
+            }
+        } else {
+            let c = dot(v, self.circle_centres[0])
+                .max(dot(v, self.circle_centres[1]))
+                .clamp(-1.0, 1.0);
+            if a >= PI || (a >= 0.0 && c >= a0.cos() * cos_r + a0.sin() * sin_r) {
+                return Side::Inside;
+            }
+            if b < PI && c <= b0.cos() * cos_r - b0.sin() * sin_r {
+                return Side::Outside;
+            }
+        }
+        Side::Straddles
     }
 }
 

@@ -17,4 +17,5 @@ pub mod io;
 pub mod layout;
 pub mod notice;
 pub mod panning;
+pub mod scene;
 pub mod time;

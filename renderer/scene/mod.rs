@@ -1,0 +1,151 @@
+//! The render scene: what to render, resolved from an ADM document and the
+//! file's track table (BS.2127 §6.1 item selection). Takes a
+//! [`crate::adm::Document`] plus the `chna` (or implicit) track mapping;
+//! produces render items, each with its input track, its metadata blocks at
+//! exact times and its ramps; refuses references that lead nowhere,
+//! overlapping or negative-duration blocks (with element ID and XML line).
+//!
+//! Everything the renderer will not render as the file asks (HOA, Matrix,
+//! Binaural items, repaired block times, …) is a [`Notice`].
+
+use crate::adm::elements::{DirectSpeakersBlock, HoaBlock, ObjectBlock, Screen};
+use crate::notice::Notice;
+use crate::panning::DirectSpeakersContext;
+use crate::time::Time;
+use serde::Serialize;
+
+/// Dolby headphone render mode of an object (dbmd Atmos supplemental
+/// segment) or the `--headphone-mode` override.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeadphoneMode {
+    /// No HRTF: a plain stereo fold.
+    Off,
+    Near,
+    Mid,
+    Far,
+}
+
+/// Where an item's samples come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackSource {
+    /// 0-based channel index of the input audio (chna trackIndex − 1).
+    Channel(u32),
+    /// `ATU_00000000`, or a track the file does not have: silence.
+    Silent,
+}
+
+/// A metadata block on the programme's timeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimedBlock<B> {
+    /// `audioBlockFormatID`
+    pub id: String,
+    /// Absolute start: audioObject start + rtime (or the object start for a
+    /// block without timing).
+    pub start: Time,
+    /// Absolute end; `None` for a block without timing in an object without
+    /// duration (it lasts to the end of the programme).
+    pub end: Option<Time>,
+    /// End of the gain ramp from the previous block's gains (BS.2127 §7.2):
+    /// `Some(t)` with start < t ≤ end when this block starts exactly where
+    /// the previous one ended — t = end without jumpPosition, start +
+    /// interpolationLength with it; `None` when the gains jump at `start`
+    /// (first block, after a gap, or jumpPosition without interpolation length).
+    pub ramp_end: Option<Time>,
+    /// The block, with the audioObject's positionOffset already applied.
+    pub block: B,
+}
+
+/// What kind of item, with its blocks.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ItemKind {
+    Object {
+        blocks: Vec<TimedBlock<ObjectBlock>>,
+    },
+    DirectSpeakers {
+        blocks: Vec<TimedBlock<DirectSpeakersBlock>>,
+        /// frequency and common-definition pack, for LFE and mapping rules
+        context: DirectSpeakersContext,
+    },
+    /// Parsed, reported, not rendered (yet).
+    Hoa {
+        blocks: Vec<TimedBlock<HoaBlock>>,
+    },
+    /// Parsed, reported, not rendered.
+    Matrix,
+    /// Parsed, reported; passed to the headphone output by the binaural stage.
+    Binaural,
+}
+
+impl ItemKind {
+    /// `object` | `direct_speakers` | `hoa` | `matrix` | `binaural` (inspect's `kind`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ItemKind::Object { .. } => "object",
+            ItemKind::DirectSpeakers { .. } => "direct_speakers",
+            ItemKind::Hoa { .. } => "hoa",
+            ItemKind::Matrix => "matrix",
+            ItemKind::Binaural => "binaural",
+        }
+    }
+
+    pub fn block_count(&self) -> usize {
+        match self {
+            ItemKind::Object { blocks } => blocks.len(),
+            ItemKind::DirectSpeakers { blocks, .. } => blocks.len(),
+            ItemKind::Hoa { blocks } => blocks.len(),
+            ItemKind::Matrix | ItemKind::Binaural => 0,
+        }
+    }
+}
+
+/// One render item: one input track with its metadata.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RenderItem {
+    /// Stable identifier for reports: `<audioObjectID>/<audioChannelFormatID>`
+    /// (or the track UID and channel when there is no object).
+    pub id: String,
+    /// audioObject name (or channel name).
+    pub name: String,
+    pub track: TrackSource,
+    /// audioObject gains along the path (linear), multiplied; 0 when muted.
+    pub gain: f64,
+    pub kind: ItemKind,
+    /// From the dbmd chunk for this track, when present and indicated.
+    pub headphone_mode: Option<HeadphoneMode>,
+    /// The audioContent this item belongs to marks dialogue (dialogue=1, or
+    /// the object's own dialogue attribute).
+    pub dialogue: bool,
+    /// The audioContent ID, when the item comes from a programme/content.
+    pub content_id: Option<String>,
+    /// The audioObject IDs from the root object down to this item's object.
+    pub object_path: Vec<String>,
+    /// True for block-level data in cartesian coordinates (inspect's `cartesian`).
+    pub cartesian: bool,
+}
+
+/// The programme chosen for rendering.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProgrammeInfo {
+    pub id: String,
+    pub name: String,
+}
+
+/// Everything the renderer needs, resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scene {
+    pub sample_rate: u32,
+    /// Length of the input audio in frames.
+    pub frames: u64,
+    /// Number of input tracks (channels of the audio).
+    pub tracks: u32,
+    /// The selected programme, if the document has any.
+    pub programme: Option<ProgrammeInfo>,
+    /// Every programme in the document (id, name), for `inspect`.
+    pub programmes: Vec<ProgrammeInfo>,
+    /// The programme's audioProgrammeReferenceScreen (default screen when absent).
+    pub reference_screen: Screen,
+    pub items: Vec<RenderItem>,
+    pub notices: Vec<Notice>,
+}

@@ -13,6 +13,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod adm;
+pub mod engine;
 pub mod io;
 pub mod layout;
 pub mod notice;

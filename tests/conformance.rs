@@ -152,3 +152,36 @@ fn direct_speakers_gains_match_ear_on_every_layout() {
         failures.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
     );
 }
+
+#[test]
+fn decorrelation_filters_match_ear() {
+    use admix::engine::decorrelate::{design_filter, filter_indices};
+    let file = load("decorrelators.json");
+    let filters = file["filters_by_index"].as_object().unwrap();
+    let mut worst = 0.0f64;
+    for (k, taps) in filters {
+        let ours = design_filter(k.parse().unwrap());
+        let taps = taps.as_array().unwrap();
+        assert_eq!(ours.len(), taps.len());
+        for (a, b) in ours.iter().zip(taps) {
+            worst = worst.max((a - b.as_f64().unwrap()).abs());
+        }
+    }
+    assert!(worst < 1e-12, "decorrelator taps differ from ear by {worst:e}");
+    // which channel uses which filter
+    for (name, l) in file["layouts"].as_object().unwrap() {
+        let names: Vec<&str> = l["channel_names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let want: Vec<u32> = l["filter_index"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(filter_indices(&names), want, "{name}");
+    }
+}

@@ -1,0 +1,414 @@
+//! The render engine: turns a [`Scene`]'s items and their input tracks into
+//! speaker feeds for one layout, one fixed-size audio chunk at a time.
+//!
+//! Per chunk of [`CHUNK`] frames (absolute-aligned, so the output does not
+//! depend on how the caller slices the audio):
+//! 1. each item's gain timeline is advanced (new metadata blocks get their
+//!    gains, in parallel across items) and cut into pieces of constant or
+//!    linearly ramped gains;
+//! 2. the pieces are mixed into a direct and a diffuse accumulator per
+//!    speaker (in parallel across speakers, SIMD inner loops);
+//! 3. the diffuse accumulators go through the BS.2127 decorrelators and are
+//!    added to the direct path delayed by their centre tap (255 samples), so
+//!    the engine's output stream runs [`LATENCY`] samples behind its input —
+//!    the caller drops the first `LATENCY` output samples, exactly as
+//!    ear-render does.
+//!
+//! No allocation per chunk after the first; memory does not grow with the
+//! programme's length.
+
+pub mod decorrelate;
+pub mod mixer;
+pub mod timeline;
+
+use crate::layout::{Layout, LayoutError};
+use crate::notice::Notice;
+use crate::panning::{DirectSpeakersPanner, GainCalc, ObjectContext, Routing, Scratch};
+use crate::scene::{ItemKind, RenderItem, Scene, TrackSource};
+use decorrelate::{CENTRE_TAP, Convolver, design_filter, filter_indices};
+use mixer::Kernels;
+use rayon::prelude::*;
+use timeline::{BlockGains, BlockSpan, Piece, piece_coeffs};
+
+/// Frames per engine chunk.
+pub const CHUNK: usize = 4096;
+/// Decorrelator partition (ear uses 512-sample blocks).
+const CONV_BLOCK: usize = 512;
+/// Output delay of the engine: the decorrelators' centre tap.
+pub const LATENCY: usize = CENTRE_TAP;
+
+/// Per-item, per-layout state of the gain timeline.
+struct ItemState {
+    /// Index of the next metadata block to enter.
+    next: usize,
+    /// The block being rendered: its span and gains.
+    cur: Option<(BlockSpan, BlockGains)>,
+    /// Gains of the block before `cur` (the ramp's start).
+    prev: Option<BlockGains>,
+    /// This chunk's pieces and their coefficients.
+    pieces: Vec<Piece>,
+    coeffs: Vec<f32>,
+    /// Set once an LFE channel was dropped (one notice per item).
+    lfe_dropped: bool,
+    done: bool,
+}
+
+/// Renders a scene to one layout on the CPU.
+pub struct CpuEngine {
+    layout: Layout,
+    n: usize,
+    kernels: Kernels,
+    gain_calc: GainCalc,
+    ds_panner: DirectSpeakersPanner,
+    ctx: ObjectContext,
+    rate: u32,
+    states: Vec<ItemState>,
+    direct: Vec<Vec<f32>>,
+    diffuse: Vec<Vec<f32>>,
+    /// Last LATENCY samples of the direct path of the previous chunk.
+    tail: Vec<Vec<f32>>,
+    conv: Convolver,
+    /// Absolute index of the next chunk's first frame.
+    pos: u64,
+    notices: Vec<Notice>,
+    /// Metadata blocks whose gains were computed (for reports/benches).
+    pub blocks_computed: u64,
+}
+
+impl CpuEngine {
+    pub fn new(layout: &Layout, scene: &Scene) -> Result<Self, LayoutError> {
+        let n = layout.speakers.len();
+        let names: Vec<&str> = layout
+            .speakers
+            .iter()
+            .map(|s| s.bs2051.as_deref().unwrap_or(s.label.as_str()))
+            .collect();
+        let filters: Vec<Vec<f32>> = filter_indices(&names)
+            .iter()
+            .map(|&k| design_filter(k).iter().map(|&v| v as f32).collect())
+            .collect();
+        let states = scene
+            .items
+            .iter()
+            .map(|_| ItemState {
+                next: 0,
+                cur: None,
+                prev: None,
+                pieces: Vec::new(),
+                coeffs: Vec::new(),
+                lfe_dropped: false,
+                done: false,
+            })
+            .collect();
+        Ok(CpuEngine {
+            layout: layout.clone(),
+            n,
+            kernels: Kernels::detect(),
+            gain_calc: GainCalc::new(layout)?,
+            ds_panner: DirectSpeakersPanner::new(layout)?,
+            ctx: ObjectContext {
+                reference_screen: scene.reference_screen,
+            },
+            rate: scene.sample_rate,
+            states,
+            direct: vec![vec![0.0; CHUNK]; n],
+            diffuse: vec![vec![0.0; CHUNK]; n],
+            tail: vec![vec![0.0; LATENCY]; n],
+            conv: Convolver::new(&filters, CONV_BLOCK),
+            pos: 0,
+            notices: Vec::new(),
+            blocks_computed: 0,
+        })
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    pub fn kernel_name(&self) -> &'static str {
+        self.kernels.name
+    }
+
+    /// Notices raised while rendering (LFE dropped, …), drained.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.notices)
+    }
+
+    /// Render the next chunk. `input[t]` holds CHUNK frames of input track t
+    /// (zeros past the end of the file); `out[s]` receives CHUNK frames of the
+    /// engine's output stream (delayed by [`LATENCY`]).
+    pub fn process_chunk(&mut self, scene: &Scene, input: &[Vec<f32>], out: &mut [Vec<f32>]) {
+        let c0 = self.pos as i64;
+        let c1 = c0 + CHUNK as i64;
+        self.pos += CHUNK as u64;
+
+        // 1. timelines → pieces (parallel over items)
+        let gc = &self.gain_calc;
+        let dsp = &self.ds_panner;
+        let ctx = &self.ctx;
+        let rate = self.rate;
+        let n = self.n;
+        let computed: u64 = self
+            .states
+            .par_iter_mut()
+            .zip(scene.items.par_iter())
+            .map_init(
+                || (gc.scratch(), vec![0.0f64; n], vec![0.0f64; n]),
+                |(scratch, d64, f64b), (st, item)| advance(st, item, c0, c1, rate, gc, dsp, ctx, scratch, d64, f64b),
+            )
+            .sum();
+        self.blocks_computed += computed;
+        for (st, item) in self.states.iter_mut().zip(&scene.items) {
+            if st.lfe_dropped {
+                st.lfe_dropped = false;
+                self.notices.push(Notice::new(
+                    "lfe-dropped",
+                    item.id.clone(),
+                    format!(
+                        "LFE channel not rendered: layout {} has no LFE output",
+                        self.layout.name
+                    ),
+                ));
+            }
+        }
+
+        // 2. mix (parallel over speakers)
+        let states = &self.states;
+        let k = self.kernels;
+        let any_diffuse = states.iter().any(|s| s.pieces.iter().any(|p| p.diffuse));
+        self.direct
+            .par_iter_mut()
+            .zip(self.diffuse.par_iter_mut())
+            .enumerate()
+            .for_each(|(s, (dir, dif))| {
+                dir.fill(0.0);
+                dif.fill(0.0);
+                for st in states {
+                    for p in &st.pieces {
+                        let x = &input[p.track as usize][p.start as usize..p.end as usize];
+                        let (a, b) = (p.start as usize, p.end as usize);
+                        let cd = st.coeffs[p.coeffs + s];
+                        let dd = st.coeffs[p.coeffs + n + s];
+                        if p.ramp && dd != 0.0 {
+                            (k.ramp)(&mut dir[a..b], x, cd, dd);
+                        } else if cd != 0.0 {
+                            (k.constant)(&mut dir[a..b], x, cd);
+                        }
+                        if p.diffuse {
+                            let cf = st.coeffs[p.coeffs + 2 * n + s];
+                            let df = st.coeffs[p.coeffs + 3 * n + s];
+                            if p.ramp && df != 0.0 {
+                                (k.ramp)(&mut dif[a..b], x, cf, df);
+                            } else if cf != 0.0 {
+                                (k.constant)(&mut dif[a..b], x, cf);
+                            }
+                        }
+                    }
+                }
+            });
+
+        // 3. decorrelate the diffuse bus; add the direct path delayed by the centre tap
+        if any_diffuse || self.conv.ringing() {
+            for b in 0..CHUNK / CONV_BLOCK {
+                let mut slices: Vec<&mut [f32]> = self
+                    .diffuse
+                    .iter_mut()
+                    .map(|d| &mut d[b * CONV_BLOCK..(b + 1) * CONV_BLOCK])
+                    .collect();
+                self.conv.process(&mut slices);
+            }
+        } else {
+            for d in self.diffuse.iter_mut() {
+                d.fill(0.0);
+            }
+        }
+        for s in 0..n {
+            let (o, dir, dif, tail) = (&mut out[s], &self.direct[s], &self.diffuse[s], &mut self.tail[s]);
+            o[..LATENCY].copy_from_slice(&tail[..]);
+            o[LATENCY..].copy_from_slice(&dir[..CHUNK - LATENCY]);
+            for (y, v) in o.iter_mut().zip(dif) {
+                *y += v;
+            }
+            tail.copy_from_slice(&dir[CHUNK - LATENCY..]);
+        }
+    }
+}
+
+/// Advance one item's timeline over [c0, c1): enter blocks (computing their
+/// gains), cut pieces. Returns the number of blocks whose gains were computed.
+#[allow(clippy::too_many_arguments)]
+fn advance(
+    st: &mut ItemState,
+    item: &RenderItem,
+    c0: i64,
+    c1: i64,
+    rate: u32,
+    gc: &GainCalc,
+    dsp: &DirectSpeakersPanner,
+    ctx: &ObjectContext,
+    scratch: &mut Scratch,
+    d64: &mut [f64],
+    f64b: &mut [f64],
+) -> u64 {
+    st.pieces.clear();
+    st.coeffs.clear();
+    let TrackSource::Channel(track) = item.track else {
+        return 0;
+    };
+    if st.done || item.gain == 0.0 {
+        return 0;
+    }
+    if !matches!(item.kind, ItemKind::Object { .. } | ItemKind::DirectSpeakers { .. }) {
+        return 0; // HOA, Matrix, Binaural: reported by the scene, not rendered here
+    }
+    let n_blocks = item.kind.block_count();
+    let mut computed = 0;
+    loop {
+        let ended_before_chunk = st.cur.as_ref().is_none_or(|(span, _)| span.last <= c0);
+        if ended_before_chunk {
+            if st.next >= n_blocks {
+                st.done = true;
+                break;
+            }
+            st.enter(item, rate, gc, dsp, ctx, scratch, d64, f64b);
+            computed += 1;
+            continue;
+        }
+        let Some((span, g1)) = &st.cur else { break };
+        if span.first >= c1 {
+            break; // starts after this chunk
+        }
+        // ramp from the previous block's gains
+        let (ra, rb) = (span.first.max(c0), span.ramp_last.min(c1));
+        if rb > ra {
+            if let Some(g0) = &st.prev {
+                let off = st.coeffs.len();
+                let ramp = piece_coeffs(span, Some((g0, ra)), g1, &mut st.coeffs);
+                st.pieces.push(Piece {
+                    track,
+                    start: (ra - c0) as u32,
+                    end: (rb - c0) as u32,
+                    coeffs: off,
+                    ramp,
+                    diffuse: g0.has_diffuse || g1.has_diffuse,
+                });
+            }
+        }
+        // then hold
+        let (ha, hb) = (span.ramp_last.max(c0), span.last.min(c1));
+        if hb > ha {
+            let off = st.coeffs.len();
+            piece_coeffs(span, None, g1, &mut st.coeffs);
+            st.pieces.push(Piece {
+                track,
+                start: (ha - c0) as u32,
+                end: (hb - c0) as u32,
+                coeffs: off,
+                ramp: false,
+                diffuse: g1.has_diffuse,
+            });
+        }
+        if span.last >= c1 {
+            break; // lasts past this chunk
+        }
+        if st.next >= n_blocks {
+            st.done = true;
+            break;
+        }
+        st.enter(item, rate, gc, dsp, ctx, scratch, d64, f64b);
+        computed += 1;
+    }
+    computed
+}
+
+impl ItemState {
+    /// Enter the next metadata block: compute its span and gains.
+    #[allow(clippy::too_many_arguments)]
+    fn enter(
+        &mut self,
+        item: &RenderItem,
+        rate: u32,
+        gc: &GainCalc,
+        dsp: &DirectSpeakersPanner,
+        ctx: &ObjectContext,
+        scratch: &mut Scratch,
+        d64: &mut [f64],
+        f64b: &mut [f64],
+    ) {
+        let next = enter_block(
+            item,
+            self.next,
+            rate,
+            gc,
+            dsp,
+            ctx,
+            scratch,
+            d64,
+            f64b,
+            &mut self.lfe_dropped,
+        );
+        self.next += 1;
+        self.prev = self.cur.take().map(|(_, g)| g);
+        self.cur = Some(next);
+    }
+}
+
+/// Compute the span and gains of block `i` of an item.
+#[allow(clippy::too_many_arguments)]
+fn enter_block(
+    item: &RenderItem,
+    i: usize,
+    rate: u32,
+    gc: &GainCalc,
+    dsp: &DirectSpeakersPanner,
+    ctx: &ObjectContext,
+    scratch: &mut Scratch,
+    d64: &mut [f64],
+    f64b: &mut [f64],
+    lfe_dropped: &mut bool,
+) -> (BlockSpan, BlockGains) {
+    let g = item.gain;
+    match &item.kind {
+        ItemKind::Object { blocks } => {
+            let b = &blocks[i];
+            gc.calc(&b.block, ctx, scratch, d64, f64b);
+            let direct: Vec<f32> = d64.iter().map(|v| (v * g) as f32).collect();
+            let diffuse: Vec<f32> = f64b.iter().map(|v| (v * g) as f32).collect();
+            let has_diffuse = diffuse.iter().any(|v| *v != 0.0);
+            (
+                BlockSpan::new(b.start, b.ramp_end, b.end, rate),
+                BlockGains {
+                    direct,
+                    diffuse,
+                    has_diffuse,
+                },
+            )
+        }
+        ItemKind::DirectSpeakers { blocks, context } => {
+            let b = &blocks[i];
+            let routing = dsp.calc(&b.block, context, d64);
+            if routing == Routing::LfeDropped {
+                *lfe_dropped = true;
+            }
+            let direct: Vec<f32> = d64.iter().map(|v| (v * g) as f32).collect();
+            // DirectSpeakers never ramp (BS.2127 §8: fixed gains per block).
+            (
+                BlockSpan::new(b.start, None, b.end, rate),
+                BlockGains {
+                    diffuse: vec![0.0; direct.len()],
+                    direct,
+                    has_diffuse: false,
+                },
+            )
+        }
+        // Never reached: `advance` only renders Objects and DirectSpeakers.
+        _ => (
+            BlockSpan::new(crate::time::Time::ZERO, None, Some(crate::time::Time::ZERO), rate),
+            BlockGains {
+                direct: vec![0.0; d64.len()],
+                diffuse: vec![0.0; d64.len()],
+                has_diffuse: false,
+            },
+        ),
+    }
+}

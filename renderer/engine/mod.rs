@@ -280,19 +280,19 @@ fn advance(
         }
         // ramp from the previous block's gains
         let (ra, rb) = (span.first.max(c0), span.ramp_last.min(c1));
-        if rb > ra {
-            if let Some(g0) = &st.prev {
-                let off = st.coeffs.len();
-                let ramp = piece_coeffs(span, Some((g0, ra)), g1, &mut st.coeffs);
-                st.pieces.push(Piece {
-                    track,
-                    start: (ra - c0) as u32,
-                    end: (rb - c0) as u32,
-                    coeffs: off,
-                    ramp,
-                    diffuse: g0.has_diffuse || g1.has_diffuse,
-                });
-            }
+        if rb > ra
+            && let Some(g0) = &st.prev
+        {
+            let off = st.coeffs.len();
+            let ramp = piece_coeffs(span, Some((g0, ra)), g1, &mut st.coeffs);
+            st.pieces.push(Piece {
+                track,
+                start: (ra - c0) as u32,
+                end: (rb - c0) as u32,
+                coeffs: off,
+                ramp,
+                diffuse: g0.has_diffuse || g1.has_diffuse,
+            });
         }
         // then hold
         let (ha, hb) = (span.ramp_last.max(c0), span.last.min(c1));

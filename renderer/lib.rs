@@ -13,10 +13,12 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod adm;
+pub mod demo;
 pub mod engine;
 pub mod io;
 pub mod layout;
 pub mod notice;
 pub mod panning;
+pub mod render;
 pub mod scene;
 pub mod time;

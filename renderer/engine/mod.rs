@@ -121,6 +121,12 @@ impl CpuEngine {
         })
     }
 
+    /// Start the next chunk at absolute frame `pos` (a multiple of
+    /// [`CHUNK`]); only valid before the first chunk is processed.
+    pub fn seek(&mut self, pos: u64) {
+        self.pos = pos - pos % CHUNK as u64;
+    }
+
     pub fn layout(&self) -> &Layout {
         &self.layout
     }

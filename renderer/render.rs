@@ -1,0 +1,378 @@
+//! The render pass: reads the input once, chunk by chunk, runs one engine
+//! per output layout, and streams each result to its writer (BW64 with a
+//! DirectSpeakers ADM description of itself, or split mono WAVs). Memory is
+//! bounded by the chunk size, whatever the programme's length; every output
+//! is written to a temporary file and renamed only when the whole render
+//! succeeded.
+
+use crate::adm::Document;
+use crate::adm::elements::*;
+use crate::engine::{CHUNK, CpuEngine, LATENCY};
+use crate::io::writer::{Bw64Writer, OutputFormat, SplitWriter, WriteReport, WriterSpec};
+use crate::io::{Bw64Error, Chna, ChnaEntry};
+use crate::layout::{Layout, LayoutError};
+use crate::notice::Notice;
+use crate::scene::Scene;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Where input samples come from: planar f32 frames of every input track.
+pub trait AudioSource {
+    /// Read frames starting at `start` into `out[track][..n]`; returns the
+    /// number of frames read (short at the end of the audio).
+    fn read_planar(&mut self, start: u64, out: &mut [Vec<f32>]) -> Result<usize, Bw64Error>;
+}
+
+impl AudioSource for crate::io::Bw64Reader {
+    fn read_planar(&mut self, start: u64, out: &mut [Vec<f32>]) -> Result<usize, Bw64Error> {
+        crate::io::Bw64Reader::read_planar(self, start, out)
+    }
+}
+
+/// Why a render failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Io(#[from] Bw64Error),
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// One deliverable.
+#[derive(Clone, Debug)]
+pub struct OutputSpec {
+    pub layout: Layout,
+    pub path: PathBuf,
+    pub format: OutputFormat,
+    /// One mono WAV per speaker (`<stem>.<label>.wav`) instead of one BW64.
+    pub split: bool,
+    /// TPDF dither for integer output.
+    pub dither: bool,
+}
+
+/// What to render of the programme.
+#[derive(Clone, Debug, Default)]
+pub struct RenderOptions {
+    /// First output frame.
+    pub start: u64,
+    /// Number of frames (default: to the end of the input).
+    pub frames: Option<u64>,
+}
+
+/// The outcome for one layout.
+#[derive(Clone, Debug)]
+pub struct LayoutReport {
+    pub layout: String,
+    pub files: Vec<PathBuf>,
+    pub labels: Vec<String>,
+    /// Sample peak per channel (linear).
+    pub peaks: Vec<f32>,
+    /// Samples clipped by integer encoding (0 for float output).
+    pub clipped_samples: u64,
+    pub format: OutputFormat,
+    pub notices: Vec<Notice>,
+}
+
+impl LayoutReport {
+    /// Peak per channel in dBFS (−inf for silence).
+    pub fn peaks_dbfs(&self) -> Vec<f64> {
+        self.peaks.iter().map(|&p| 20.0 * (p as f64).log10()).collect()
+    }
+}
+
+/// The outcome of a render.
+#[derive(Clone, Debug)]
+pub struct RenderReport {
+    pub layouts: Vec<LayoutReport>,
+    pub frames: u64,
+    pub sample_rate: u32,
+    pub wall_seconds: f64,
+    /// Metadata blocks whose gains were computed, all layouts together.
+    pub gain_blocks: u64,
+    /// The mix kernel variant used (`avx512`, `avx2`, `scalar`).
+    pub kernel: &'static str,
+}
+
+impl RenderReport {
+    pub fn duration_seconds(&self) -> f64 {
+        self.frames as f64 / self.sample_rate as f64
+    }
+    /// Audio seconds per wall second.
+    pub fn realtime_factor(&self) -> f64 {
+        self.duration_seconds() / self.wall_seconds.max(1e-9)
+    }
+}
+
+enum Sink {
+    One(Bw64Writer),
+    Split(SplitWriter),
+}
+
+impl Sink {
+    fn write(&mut self, ch: &[&[f32]]) -> Result<(), Bw64Error> {
+        match self {
+            Sink::One(w) => w.write_planar(ch),
+            Sink::Split(w) => w.write_planar(ch),
+        }
+    }
+    fn finish(self) -> Result<Vec<WriteReport>, Bw64Error> {
+        match self {
+            Sink::One(w) => Ok(vec![w.finish()?]),
+            Sink::Split(w) => w.finish(),
+        }
+    }
+}
+
+/// The ADM description of a rendered layout: a DirectSpeakers programme
+/// whose channels carry the speakers' BS.2051 labels and positions, with the
+/// matching chna, so the output is itself a valid ADM file.
+pub fn output_adm(layout: &Layout, rate: u32) -> (String, Chna) {
+    let mut doc = Document::default();
+    let n = layout.speakers.len();
+    let pack = "AP_00011001".to_string();
+    let mut entries = Vec::with_capacity(n);
+    let mut channel_refs = Vec::with_capacity(n);
+    let mut uid_refs = Vec::with_capacity(n);
+    for (i, s) in layout.speakers.iter().enumerate() {
+        let k = 0x1001 + i;
+        let ch = format!("AC_0001{k:04x}");
+        let stream = format!("AS_0001{k:04x}");
+        let track = format!("AT_0001{k:04x}_01");
+        let uid = format!("ATU_{:08x}", i + 1);
+        let label = s.bs2051.clone().unwrap_or_else(|| s.label.clone());
+        doc.channels.push(AudioChannelFormat {
+            id: ch.clone(),
+            name: s.label.clone(),
+            type_definition: TypeDefinition::DirectSpeakers,
+            frequency: Frequency {
+                low_pass: s.lfe.then_some(120.0),
+                high_pass: None,
+            },
+            blocks: vec![BlockFormat {
+                id: format!("AB_0001{k:04x}_00000001"),
+                rtime: None,
+                duration: None,
+                kind: BlockKind::DirectSpeakers(DirectSpeakersBlock {
+                    speaker_labels: vec![label],
+                    position: SpeakerPosition::Polar {
+                        azimuth: BoundCoordinate::exact(s.azimuth),
+                        elevation: BoundCoordinate::exact(s.elevation),
+                        distance: BoundCoordinate::exact(s.distance),
+                    },
+                    screen_edge_lock: ScreenEdgeLock::default(),
+                    gain: 1.0,
+                    head_locked: false,
+                    headphone_virtualise: None,
+                }),
+                origin: Origin::default(),
+            }],
+            origin: Origin::default(),
+        });
+        doc.streams.push(AudioStreamFormat {
+            id: stream.clone(),
+            name: s.label.clone(),
+            format_label: Some("0001".into()),
+            channel_ref: Some(ch.clone()),
+            pack_ref: None,
+            track_format_refs: vec![track.clone()],
+            origin: Origin::default(),
+        });
+        doc.track_formats.push(AudioTrackFormat {
+            id: track.clone(),
+            name: s.label.clone(),
+            format_label: Some("0001".into()),
+            stream_ref: Some(stream),
+            origin: Origin::default(),
+        });
+        doc.track_uids.push(AudioTrackUid {
+            id: uid.clone(),
+            sample_rate: Some(rate),
+            bit_depth: None,
+            track_format_ref: Some(track.clone()),
+            channel_ref: None,
+            pack_ref: Some(pack.clone()),
+            origin: Origin::default(),
+        });
+        entries.push(ChnaEntry {
+            track_index: (i + 1) as u16,
+            uid: uid.clone(),
+            track_ref: track,
+            pack_ref: pack.clone(),
+        });
+        channel_refs.push(ch);
+        uid_refs.push(uid);
+    }
+    doc.packs.push(AudioPackFormat {
+        id: pack.clone(),
+        name: layout.name.clone(),
+        type_definition: TypeDefinition::DirectSpeakers,
+        channel_refs,
+        pack_refs: Vec::new(),
+        absolute_distance: None,
+        importance: None,
+        normalization: None,
+        nfc_ref_dist: None,
+        screen_ref: None,
+        matrix_refs: Vec::new(),
+        origin: Origin::default(),
+    });
+    doc.objects.push(AudioObject {
+        id: "AO_1001".into(),
+        name: format!("{} render", layout.name),
+        start: None,
+        duration: None,
+        dialogue: None,
+        importance: None,
+        interact: None,
+        pack_refs: vec![pack],
+        object_refs: Vec::new(),
+        complementary_refs: Vec::new(),
+        track_uid_refs: uid_refs,
+        gain: 1.0,
+        mute: false,
+        head_locked: None,
+        position_offset: None,
+        origin: Origin::default(),
+    });
+    doc.contents.push(AudioContent {
+        id: "ACO_1001".into(),
+        name: format!("{} render", layout.name),
+        language: None,
+        object_refs: vec!["AO_1001".into()],
+        dialogue: None,
+        loudness: Vec::new(),
+        origin: Origin::default(),
+    });
+    doc.programmes.push(AudioProgramme {
+        id: "APR_1001".into(),
+        name: format!("admix render to {}", layout.name),
+        language: None,
+        start: None,
+        end: None,
+        content_refs: vec!["ACO_1001".into()],
+        reference_screen: None,
+        loudness: Vec::new(),
+        origin: Origin::default(),
+    });
+    doc.reindex();
+    (crate::adm::writer::write(&doc), Chna::new(entries))
+}
+
+/// Render `scene` from `source` to every output in one pass.
+/// `progress(frames_done, frames_total)` is called after each chunk.
+pub fn render(
+    scene: &Scene,
+    source: &mut dyn AudioSource,
+    outputs: &[OutputSpec],
+    opts: &RenderOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<RenderReport, RenderError> {
+    let t0 = Instant::now();
+    let start = opts.start.min(scene.frames);
+    let total = opts.frames.unwrap_or(scene.frames - start).min(scene.frames - start);
+    let end = start + total;
+    let tracks = scene.tracks as usize;
+
+    let mut engines = Vec::with_capacity(outputs.len());
+    let mut sinks = Vec::with_capacity(outputs.len());
+    for o in outputs {
+        let n = o.layout.speakers.len();
+        let spec = WriterSpec {
+            channels: n as u16,
+            sample_rate: scene.sample_rate,
+            format: o.format,
+            channel_mask: o.layout.channel_mask(),
+            dither: o.dither,
+        };
+        let sink = if o.split {
+            let labels = o.layout.labels();
+            Sink::Split(SplitWriter::create(
+                &o.path,
+                &labels,
+                WriterSpec {
+                    channel_mask: None,
+                    channels: 1,
+                    ..spec
+                },
+            )?)
+        } else {
+            let mut w = Bw64Writer::create(&o.path, spec)?;
+            let (axml, chna) = output_adm(&o.layout, scene.sample_rate);
+            w.set_chna(&chna)?;
+            w.set_axml(axml)?;
+            Sink::One(w)
+        };
+        engines.push(CpuEngine::new(&o.layout, scene)?);
+        sinks.push(sink);
+    }
+
+    // Output frame n is the engine stream's sample n + LATENCY. Start the
+    // engine early enough that the decorrelators have their full history.
+    let preroll = crate::engine::decorrelate::FILTER_LEN as u64;
+    let first_chunk = (start.saturating_sub(preroll) / CHUNK as u64) * CHUNK as u64;
+    for e in engines.iter_mut() {
+        e.seek(first_chunk);
+    }
+    let mut input = vec![vec![0.0f32; CHUNK]; tracks];
+    let mut outs: Vec<Vec<Vec<f32>>> = outputs
+        .iter()
+        .map(|o| vec![vec![0.0f32; CHUNK]; o.layout.speakers.len()])
+        .collect();
+    let mut peaks: Vec<Vec<f32>> = outputs.iter().map(|o| vec![0.0f32; o.layout.speakers.len()]).collect();
+    let mut pos = first_chunk;
+    let stream_end = end + LATENCY as u64;
+    while pos < stream_end {
+        let got = if pos < scene.frames {
+            source.read_planar(pos, &mut input)?
+        } else {
+            0
+        };
+        for ch in input.iter_mut() {
+            ch[got.min(CHUNK)..].fill(0.0);
+        }
+        // the slice of this chunk that is wanted: stream samples m with
+        // start + LATENCY ≤ m < end + LATENCY
+        let lo = (start + LATENCY as u64).max(pos) - pos;
+        let hi = stream_end.min(pos + CHUNK as u64).saturating_sub(pos);
+        for (k, e) in engines.iter_mut().enumerate() {
+            e.process_chunk(scene, &input, &mut outs[k]);
+            if hi > lo {
+                let (lo, hi) = (lo as usize, hi as usize);
+                let slices: Vec<&[f32]> = outs[k].iter().map(|c| &c[lo..hi]).collect();
+                for (p, c) in peaks[k].iter_mut().zip(&slices) {
+                    *p = c.iter().fold(*p, |m, v| m.max(v.abs()));
+                }
+                sinks[k].write(&slices)?;
+            }
+        }
+        pos += CHUNK as u64;
+        progress((pos.saturating_sub(start + LATENCY as u64)).min(total), total);
+    }
+
+    let mut layouts = Vec::with_capacity(outputs.len());
+    let mut gain_blocks = 0;
+    let kernel = engines.first().map_or("scalar", |e| e.kernel_name());
+    for ((o, sink), (mut e, pk)) in outputs.iter().zip(sinks).zip(engines.into_iter().zip(peaks)) {
+        let reports = sink.finish()?;
+        gain_blocks += e.blocks_computed;
+        layouts.push(LayoutReport {
+            layout: o.layout.name.clone(),
+            files: reports.iter().map(|r| r.path.clone()).collect(),
+            labels: o.layout.labels().iter().map(|s| s.to_string()).collect(),
+            peaks: pk,
+            clipped_samples: reports.iter().map(|r| r.clipped_samples).sum(),
+            format: o.format,
+            notices: e.take_notices(),
+        });
+    }
+    Ok(RenderReport {
+        layouts,
+        frames: total,
+        sample_rate: scene.sample_rate,
+        wall_seconds: t0.elapsed().as_secs_f64(),
+        gain_blocks,
+        kernel,
+    })
+}

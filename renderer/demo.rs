@@ -58,7 +58,7 @@ fn object_amplitude(n: usize) -> f64 {
 
 /// The position etc. of object k during block b (block start time t).
 fn object_block(k: usize, b: u64, t: f64) -> ObjectBlock {
-    let polar = k % 2 == 0;
+    let polar = k.is_multiple_of(2);
     let mut blk = ObjectBlock::default();
     let speed = 0.05 + 0.013 * (k % 11) as f64; // turns per second
     let phase = k as f64 * 0.618_033_988_75;
@@ -74,7 +74,7 @@ fn object_block(k: usize, b: u64, t: f64) -> ObjectBlock {
             elevation,
             distance: 1.0,
         };
-        if k % 4 == 0 {
+        if k.is_multiple_of(4) {
             blk.width = 40.0;
             blk.height = 20.0;
         }

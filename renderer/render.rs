@@ -106,7 +106,7 @@ impl RenderReport {
 }
 
 enum Sink {
-    One(Bw64Writer),
+    One(Box<Bw64Writer>),
     Split(SplitWriter),
 }
 
@@ -119,7 +119,7 @@ impl Sink {
     }
     fn finish(self) -> Result<Vec<WriteReport>, Bw64Error> {
         match self {
-            Sink::One(w) => Ok(vec![w.finish()?]),
+            Sink::One(w) => Ok(vec![(*w).finish()?]),
             Sink::Split(w) => w.finish(),
         }
     }
@@ -302,7 +302,7 @@ pub fn render(
             let (axml, chna) = output_adm(&o.layout, scene.sample_rate);
             w.set_chna(&chna)?;
             w.set_axml(axml)?;
-            Sink::One(w)
+            Sink::One(Box::new(w))
         };
         engines.push(CpuEngine::new(&o.layout, scene)?);
         sinks.push(sink);

@@ -40,7 +40,7 @@ pub fn time_text(t: Time) -> String {
     // exact decimal with ≤ 9 digits?
     for digits in 5..=9u32 {
         let scale = 10u64.pow(digits);
-        if (rem as u128 * scale as u128) % den as u128 == 0 {
+        if (rem as u128 * scale as u128).is_multiple_of(den as u128) {
             let frac = (rem as u128 * scale as u128 / den as u128) as u64;
             return format!("{sign}{h:02}:{m:02}:{s:02}.{frac:0width$}", width = digits as usize);
         }

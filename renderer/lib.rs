@@ -17,6 +17,7 @@ pub mod demo;
 pub mod engine;
 pub mod io;
 pub mod layout;
+pub mod loudness;
 pub mod notice;
 pub mod panning;
 pub mod render;

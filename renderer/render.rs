@@ -7,7 +7,7 @@
 
 use crate::adm::Document;
 use crate::adm::elements::*;
-use crate::engine::{CHUNK, CpuEngine, LATENCY};
+use crate::engine::{CHUNK, CpuEngine, EngineError, LATENCY, LayoutEngine};
 use crate::io::writer::{Bw64Writer, OutputFormat, SplitWriter, WriteReport, WriterSpec};
 use crate::io::{Bw64Error, Chna, ChnaEntry};
 use crate::layout::{Layout, LayoutError};
@@ -36,6 +36,8 @@ pub enum RenderError {
     Io(#[from] Bw64Error),
     #[error(transparent)]
     Layout(#[from] LayoutError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
     #[error("{0}")]
     Invalid(String),
 }
@@ -91,8 +93,8 @@ pub struct RenderReport {
     pub wall_seconds: f64,
     /// Metadata blocks whose gains were computed, all layouts together.
     pub gain_blocks: u64,
-    /// The mix kernel variant used (`avx512`, `avx2`, `scalar`).
-    pub kernel: &'static str,
+    /// What rendered: `cpu (avx512)`, or the GPU adapter.
+    pub backend: String,
 }
 
 impl RenderReport {
@@ -260,13 +262,33 @@ pub fn output_adm(layout: &Layout, rate: u32) -> (String, Chna) {
     (crate::adm::writer::write(&doc), Chna::new(entries))
 }
 
-/// Render `scene` from `source` to every output in one pass.
+/// Makes the engine for one layout (CPU or GPU).
+pub type EngineFactory<'a> = dyn Fn(&Layout, &Scene) -> Result<Box<dyn LayoutEngine>, RenderError> + 'a;
+
+/// The CPU engine factory.
+pub fn cpu_engine(layout: &Layout, scene: &Scene) -> Result<Box<dyn LayoutEngine>, RenderError> {
+    Ok(Box::new(CpuEngine::new(layout, scene)?))
+}
+
+/// Render `scene` from `source` to every output in one pass, on the CPU.
 /// `progress(frames_done, frames_total)` is called after each chunk.
 pub fn render(
     scene: &Scene,
     source: &mut dyn AudioSource,
     outputs: &[OutputSpec],
     opts: &RenderOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<RenderReport, RenderError> {
+    render_with(scene, source, outputs, opts, &cpu_engine, progress)
+}
+
+/// Render with engines made by `make_engine`.
+pub fn render_with(
+    scene: &Scene,
+    source: &mut dyn AudioSource,
+    outputs: &[OutputSpec],
+    opts: &RenderOptions,
+    make_engine: &EngineFactory<'_>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<RenderReport, RenderError> {
     let t0 = Instant::now();
@@ -304,7 +326,7 @@ pub fn render(
             w.set_axml(axml)?;
             Sink::One(Box::new(w))
         };
-        engines.push(CpuEngine::new(&o.layout, scene)?);
+        engines.push(make_engine(&o.layout, scene)?);
         sinks.push(sink);
     }
 
@@ -337,7 +359,7 @@ pub fn render(
         let lo = (start + LATENCY as u64).max(pos) - pos;
         let hi = stream_end.min(pos + CHUNK as u64).saturating_sub(pos);
         for (k, e) in engines.iter_mut().enumerate() {
-            e.process_chunk(scene, &input, &mut outs[k]);
+            e.process_chunk(scene, &input, &mut outs[k])?;
             if hi > lo {
                 let (lo, hi) = (lo as usize, hi as usize);
                 let slices: Vec<&[f32]> = outs[k].iter().map(|c| &c[lo..hi]).collect();
@@ -353,10 +375,10 @@ pub fn render(
 
     let mut layouts = Vec::with_capacity(outputs.len());
     let mut gain_blocks = 0;
-    let kernel = engines.first().map_or("scalar", |e| e.kernel_name());
+    let backend = engines.first().map_or_else(|| "cpu".to_string(), |e| e.backend_name());
     for ((o, sink), (mut e, pk)) in outputs.iter().zip(sinks).zip(engines.into_iter().zip(peaks)) {
         let reports = sink.finish()?;
-        gain_blocks += e.blocks_computed;
+        gain_blocks += e.blocks_computed();
         layouts.push(LayoutReport {
             layout: o.layout.name.clone(),
             files: reports.iter().map(|r| r.path.clone()).collect(),
@@ -373,6 +395,6 @@ pub fn render(
         sample_rate: scene.sample_rate,
         wall_seconds: t0.elapsed().as_secs_f64(),
         gain_blocks,
-        kernel,
+        backend,
     })
 }

@@ -37,6 +37,53 @@ const CONV_BLOCK: usize = 512;
 /// Output delay of the engine: the decorrelators' centre tap.
 pub const LATENCY: usize = CENTRE_TAP;
 
+/// Why an engine could not render a chunk (a GPU device lost, …).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    Gpu(String),
+}
+
+/// A renderer of a scene to one layout, chunk by chunk: implemented by
+/// [`CpuEngine`] (the reference) and by the GPU engine.
+pub trait LayoutEngine: Send {
+    fn layout(&self) -> &Layout;
+    /// Start at absolute frame `pos` (a multiple of [`CHUNK`]); before the first chunk only.
+    fn seek(&mut self, pos: u64);
+    /// Render the next chunk: `input[t]` holds CHUNK frames of input track t
+    /// (zeros past the end); `out[s]` receives CHUNK frames of the output
+    /// stream, which runs [`LATENCY`] samples behind the input.
+    fn process_chunk(&mut self, scene: &Scene, input: &[Vec<f32>], out: &mut [Vec<f32>]) -> Result<(), EngineError>;
+    /// Notices raised while rendering, drained.
+    fn take_notices(&mut self) -> Vec<Notice>;
+    /// Metadata blocks whose gains were computed so far.
+    fn blocks_computed(&self) -> u64;
+    /// What renders: `cpu (avx512)`, or the GPU adapter's name, backend and type.
+    fn backend_name(&self) -> String;
+}
+
+impl LayoutEngine for CpuEngine {
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    fn seek(&mut self, pos: u64) {
+        CpuEngine::seek(self, pos)
+    }
+    fn process_chunk(&mut self, scene: &Scene, input: &[Vec<f32>], out: &mut [Vec<f32>]) -> Result<(), EngineError> {
+        CpuEngine::process_chunk(self, scene, input, out);
+        Ok(())
+    }
+    fn take_notices(&mut self) -> Vec<Notice> {
+        CpuEngine::take_notices(self)
+    }
+    fn blocks_computed(&self) -> u64 {
+        self.blocks_computed
+    }
+    fn backend_name(&self) -> String {
+        format!("cpu ({})", self.kernels.name)
+    }
+}
+
 /// Per-item, per-layout state of the gain timeline.
 struct ItemState {
     /// Index of the next metadata block to enter.

@@ -13,6 +13,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod adm;
+pub mod binaural;
 pub mod demo;
 pub mod engine;
 pub mod io;

@@ -7,10 +7,12 @@
 
 use crate::adm::Document;
 use crate::adm::elements::*;
+use crate::binaural::{BinauralEngine, BinauralError, BinauralOptions};
 use crate::engine::{CHUNK, CpuEngine, EngineError, LATENCY, LayoutEngine};
 use crate::io::writer::{Bw64Writer, OutputFormat, SplitWriter, WriteReport, WriterSpec};
 use crate::io::{Bw64Error, Chna, ChnaEntry};
 use crate::layout::{Layout, LayoutError};
+use crate::loudness::{LoudnessError, LoudnessReport, Meter};
 use crate::notice::Notice;
 use crate::scene::Scene;
 use std::path::PathBuf;
@@ -38,13 +40,27 @@ pub enum RenderError {
     Layout(#[from] LayoutError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Binaural(#[from] BinauralError),
+    #[error(transparent)]
+    Loudness(#[from] LoudnessError),
     #[error("{0}")]
     Invalid(String),
+}
+
+/// What an output is.
+#[derive(Clone, Debug)]
+pub enum OutputKind {
+    /// Speaker feeds for `OutputSpec::layout`.
+    Speakers,
+    /// The 2-channel headphone fold-down (layout = `binaural::headphone_layout()`).
+    Binaural(BinauralOptions),
 }
 
 /// One deliverable.
 #[derive(Clone, Debug)]
 pub struct OutputSpec {
+    pub kind: OutputKind,
     pub layout: Layout,
     pub path: PathBuf,
     pub format: OutputFormat,
@@ -75,6 +91,13 @@ pub struct LayoutReport {
     pub clipped_samples: u64,
     pub format: OutputFormat,
     pub notices: Vec<Notice>,
+    /// BS.1770-4 measurement of the written signal.
+    pub loudness: LoudnessReport,
+    /// Loudness of the dialogue items alone (ADM dialogue labels), when the
+    /// programme has any.
+    pub dialogue_lufs: Option<f64>,
+    /// What rendered this output.
+    pub backend: String,
 }
 
 impl LayoutReport {
@@ -105,6 +128,12 @@ impl RenderReport {
     pub fn realtime_factor(&self) -> f64 {
         self.duration_seconds() / self.wall_seconds.max(1e-9)
     }
+}
+
+/// The dialogue items rendered alone, for dialogue-gated loudness.
+struct DialogueBus {
+    engine: Box<dyn LayoutEngine>,
+    meter: Meter,
 }
 
 enum Sink {
@@ -262,6 +291,73 @@ pub fn output_adm(layout: &Layout, rate: u32) -> (String, Chna) {
     (crate::adm::writer::write(&doc), Chna::new(entries))
 }
 
+/// The ADM description of a headphone render: the BS.2094 Binaural pack
+/// (`AP_00050001`, left and right channels) by reference.
+pub fn binaural_adm(rate: u32) -> (String, Chna) {
+    let mut doc = Document::default();
+    let pack = "AP_00050001";
+    let mut entries = Vec::new();
+    for (i, ch) in ["AC_00050001", "AC_00050002"].iter().enumerate() {
+        let uid = format!("ATU_{:08x}", i + 1);
+        let track = format!("AT_{}_01", &ch[3..]);
+        doc.track_uids.push(AudioTrackUid {
+            id: uid.clone(),
+            sample_rate: Some(rate),
+            bit_depth: None,
+            track_format_ref: Some(track.clone()),
+            channel_ref: None,
+            pack_ref: Some(pack.into()),
+            origin: Origin::default(),
+        });
+        entries.push(ChnaEntry {
+            track_index: (i + 1) as u16,
+            uid,
+            track_ref: track,
+            pack_ref: pack.into(),
+        });
+    }
+    doc.objects.push(AudioObject {
+        id: "AO_1001".into(),
+        name: "binaural render".into(),
+        start: None,
+        duration: None,
+        dialogue: None,
+        importance: None,
+        interact: None,
+        pack_refs: vec![pack.into()],
+        object_refs: Vec::new(),
+        complementary_refs: Vec::new(),
+        track_uid_refs: doc.track_uids.iter().map(|u| u.id.clone()).collect(),
+        gain: 1.0,
+        mute: false,
+        head_locked: None,
+        position_offset: None,
+        origin: Origin::default(),
+    });
+    doc.contents.push(AudioContent {
+        id: "ACO_1001".into(),
+        name: "binaural render".into(),
+        language: None,
+        object_refs: vec!["AO_1001".into()],
+        dialogue: None,
+        loudness: Vec::new(),
+        origin: Origin::default(),
+    });
+    doc.programmes.push(AudioProgramme {
+        id: "APR_1001".into(),
+        name: "admix binaural render".into(),
+        language: None,
+        start: None,
+        end: None,
+        content_refs: vec!["ACO_1001".into()],
+        reference_screen: None,
+        loudness: Vec::new(),
+        origin: Origin::default(),
+    });
+    doc.reindex();
+    (crate::adm::writer::write(&doc), Chna::new(entries))
+}
+
 /// Makes the engine for one layout (CPU or GPU).
 pub type EngineFactory<'a> = dyn Fn(&Layout, &Scene) -> Result<Box<dyn LayoutEngine>, RenderError> + 'a;
 
@@ -297,7 +393,9 @@ pub fn render_with(
     let end = start + total;
     let tracks = scene.tracks as usize;
 
-    let mut engines = Vec::with_capacity(outputs.len());
+    let mut engines: Vec<Box<dyn LayoutEngine>> = Vec::with_capacity(outputs.len());
+    let mut dialogues: Vec<Option<DialogueBus>> = Vec::with_capacity(outputs.len());
+    let mut meters: Vec<Meter> = Vec::with_capacity(outputs.len());
     let mut sinks = Vec::with_capacity(outputs.len());
     for o in outputs {
         let n = o.layout.speakers.len();
@@ -310,23 +408,58 @@ pub fn render_with(
         };
         let sink = if o.split {
             let labels = o.layout.labels();
-            Sink::Split(SplitWriter::create(
-                &o.path,
-                &labels,
-                WriterSpec {
-                    channel_mask: None,
-                    channels: 1,
-                    ..spec
-                },
-            )?)
+            let mono = WriterSpec {
+                channel_mask: None,
+                channels: 1,
+                ..spec
+            };
+            Sink::Split(SplitWriter::create(&o.path, &labels, mono)?)
         } else {
             let mut w = Bw64Writer::create(&o.path, spec)?;
-            let (axml, chna) = output_adm(&o.layout, scene.sample_rate);
+            let (axml, chna) = match o.kind {
+                OutputKind::Speakers => output_adm(&o.layout, scene.sample_rate),
+                OutputKind::Binaural(_) => binaural_adm(scene.sample_rate),
+            };
             w.set_chna(&chna)?;
             w.set_axml(axml)?;
             Sink::One(Box::new(w))
         };
-        engines.push(make_engine(&o.layout, scene)?);
+        let has_dialogue = scene.items.iter().any(|it| it.dialogue);
+        let (engine, dialogue): (Box<dyn LayoutEngine>, Option<Box<dyn LayoutEngine>>) = match &o.kind {
+            OutputKind::Speakers => (
+                make_engine(&o.layout, scene)?,
+                if has_dialogue {
+                    Some(Box::new(CpuEngine::with_items(&o.layout, scene, |it| it.dialogue)?))
+                } else {
+                    None
+                },
+            ),
+            OutputKind::Binaural(b) => (
+                Box::new(BinauralEngine::new(scene, b)?),
+                if has_dialogue {
+                    Some(Box::new(BinauralEngine::with_items(scene, b, |it| it.dialogue)?))
+                } else {
+                    None
+                },
+            ),
+        };
+        let meter = match o.kind {
+            OutputKind::Speakers => Meter::for_layout(&o.layout, scene.sample_rate)?,
+            OutputKind::Binaural(_) => Meter::for_binaural(scene.sample_rate)?,
+        };
+        let dialogue = match dialogue {
+            None => None,
+            Some(d) => {
+                let m = match o.kind {
+                    OutputKind::Speakers => Meter::for_layout(&o.layout, scene.sample_rate)?,
+                    OutputKind::Binaural(_) => Meter::for_binaural(scene.sample_rate)?,
+                };
+                Some(DialogueBus { engine: d, meter: m })
+            }
+        };
+        engines.push(engine);
+        dialogues.push(dialogue);
+        meters.push(meter);
         sinks.push(sink);
     }
 
@@ -337,11 +470,16 @@ pub fn render_with(
     for e in engines.iter_mut() {
         e.seek(first_chunk);
     }
+    for d in dialogues.iter_mut().flatten() {
+        d.engine.seek(first_chunk);
+    }
     let mut input = vec![vec![0.0f32; CHUNK]; tracks];
     let mut outs: Vec<Vec<Vec<f32>>> = outputs
         .iter()
         .map(|o| vec![vec![0.0f32; CHUNK]; o.layout.speakers.len()])
         .collect();
+    let widest = outputs.iter().map(|o| o.layout.speakers.len()).max().unwrap_or(0);
+    let mut dial_outs: Vec<Vec<f32>> = vec![vec![0.0f32; CHUNK]; widest];
     let mut peaks: Vec<Vec<f32>> = outputs.iter().map(|o| vec![0.0f32; o.layout.speakers.len()]).collect();
     let mut pos = first_chunk;
     let stream_end = end + LATENCY as u64;
@@ -367,6 +505,15 @@ pub fn render_with(
                     *p = c.iter().fold(*p, |m, v| m.max(v.abs()));
                 }
                 sinks[k].write(&slices)?;
+                meters[k].add(&slices)?;
+            }
+            if let Some(d) = dialogues[k].as_mut() {
+                let nch = outputs[k].layout.speakers.len();
+                d.engine.process_chunk(scene, &input, &mut dial_outs[..nch])?;
+                if hi > lo {
+                    let slices: Vec<&[f32]> = dial_outs[..nch].iter().map(|c| &c[lo as usize..hi as usize]).collect();
+                    d.meter.add(&slices)?;
+                }
             }
         }
         pos += CHUNK as u64;
@@ -376,9 +523,11 @@ pub fn render_with(
     let mut layouts = Vec::with_capacity(outputs.len());
     let mut gain_blocks = 0;
     let backend = engines.first().map_or_else(|| "cpu".to_string(), |e| e.backend_name());
-    for ((o, sink), (mut e, pk)) in outputs.iter().zip(sinks).zip(engines.into_iter().zip(peaks)) {
+    let per_output = engines.into_iter().zip(peaks).zip(meters).zip(dialogues);
+    for ((o, sink), (((mut e, pk), meter), dialogue)) in outputs.iter().zip(sinks).zip(per_output) {
         let reports = sink.finish()?;
         gain_blocks += e.blocks_computed();
+        let dialogue_lufs = dialogue.and_then(|d| d.meter.report().integrated_lufs);
         layouts.push(LayoutReport {
             layout: o.layout.name.clone(),
             files: reports.iter().map(|r| r.path.clone()).collect(),
@@ -387,6 +536,9 @@ pub fn render_with(
             clipped_samples: reports.iter().map(|r| r.clipped_samples).sum(),
             format: o.format,
             notices: e.take_notices(),
+            loudness: meter.report(),
+            dialogue_lufs,
+            backend: e.backend_name(),
         });
     }
     Ok(RenderReport {

@@ -103,13 +103,12 @@ fn a_source_on_a_speaker_drives_it_alone() {
     for layout in Layout::all_builtin().unwrap() {
         let gc = GainCalc::new(&layout).unwrap();
         for (i, s) in layout.speakers.iter().enumerate().filter(|(_, s)| !s.lfe) {
-            for (kind, block) in [
-                ("polar", polar(s.azimuth, s.elevation)),
-                ("cartesian", {
-                    let a = s.allocentric.unwrap();
-                    cartesian(a[0], a[1], a[2])
-                }),
-            ] {
+            let mut cases = vec![("polar", polar(s.azimuth, s.elevation))];
+            // layouts without allocentric positions convert cartesian objects to polar
+            if let Some(a) = s.allocentric {
+                cases.push(("cartesian", cartesian(a[0], a[1], a[2])));
+            }
+            for (kind, block) in cases {
                 let g = gc.calc_alloc(&block, &ctx);
                 for (k, v) in g.direct.iter().enumerate() {
                     let want = if k == i { 1.0 } else { 0.0 };

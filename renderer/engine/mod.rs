@@ -120,10 +120,18 @@ pub struct CpuEngine {
     notices: Vec<Notice>,
     /// Metadata blocks whose gains were computed (for reports/benches).
     pub blocks_computed: u64,
+    /// Which scene items this engine renders (all, by default).
+    active: Vec<bool>,
 }
 
 impl CpuEngine {
     pub fn new(layout: &Layout, scene: &Scene) -> Result<Self, LayoutError> {
+        Self::with_items(layout, scene, |_| true)
+    }
+
+    /// An engine that renders only the items `keep` selects (a dialogue
+    /// measurement bus, one headphone-mode group of the binaural fold-down).
+    pub fn with_items(layout: &Layout, scene: &Scene, keep: impl Fn(&RenderItem) -> bool) -> Result<Self, LayoutError> {
         let n = layout.speakers.len();
         let names: Vec<&str> = layout
             .speakers
@@ -165,6 +173,7 @@ impl CpuEngine {
             pos: 0,
             notices: Vec::new(),
             blocks_computed: 0,
+            active: scene.items.iter().map(keep).collect(),
         })
     }
 
@@ -205,9 +214,13 @@ impl CpuEngine {
             .states
             .par_iter_mut()
             .zip(scene.items.par_iter())
+            .zip(self.active.par_iter())
+            .filter(|(_, active)| **active)
             .map_init(
                 || (gc.scratch(), vec![0.0f64; n], vec![0.0f64; n]),
-                |(scratch, d64, f64b), (st, item)| advance(st, item, c0, c1, rate, gc, dsp, ctx, scratch, d64, f64b),
+                |(scratch, d64, f64b), ((st, item), _)| {
+                    advance(st, item, c0, c1, rate, gc, dsp, ctx, scratch, d64, f64b)
+                },
             )
             .sum();
         self.blocks_computed += computed;

@@ -1324,3 +1324,318 @@ fn apply_offset(pos: &mut ObjectPosition, off: &PositionOffset) -> bool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adm::xml;
+
+    const HEAD: &str =
+        r#"<?xml version="1.0"?><ebuCoreMain><coreMetadata><format><audioFormatExtended version="ITU-R_BS.2076-2">"#;
+    const TAIL: &str = "</audioFormatExtended></format></coreMetadata></ebuCoreMain>";
+
+    /// An Objects channel `n` (pack AP_0003100n, channel AC_0003100n, track
+    /// format AT_0003100n_01, UID ATU_0000000n) with the given blocks.
+    fn object_channel(n: u32, blocks: &str) -> String {
+        format!(
+            r#"<audioPackFormat audioPackFormatID="AP_0003100{n}" audioPackFormatName="p{n}" typeDefinition="Objects">
+  <audioChannelFormatIDRef>AC_0003100{n}</audioChannelFormatIDRef></audioPackFormat>
+<audioChannelFormat audioChannelFormatID="AC_0003100{n}" audioChannelFormatName="c{n}" typeDefinition="Objects">{blocks}</audioChannelFormat>
+<audioStreamFormat audioStreamFormatID="AS_0003100{n}" audioStreamFormatName="s{n}" formatDefinition="PCM">
+  <audioChannelFormatIDRef>AC_0003100{n}</audioChannelFormatIDRef><audioTrackFormatIDRef>AT_0003100{n}_01</audioTrackFormatIDRef></audioStreamFormat>
+<audioTrackFormat audioTrackFormatID="AT_0003100{n}_01" audioTrackFormatName="t{n}" formatDefinition="PCM">
+  <audioStreamFormatIDRef>AS_0003100{n}</audioStreamFormatIDRef></audioTrackFormat>
+<audioTrackUID UID="ATU_0000000{n}"><audioTrackFormatIDRef>AT_0003100{n}_01</audioTrackFormatIDRef>
+  <audioPackFormatIDRef>AP_0003100{n}</audioPackFormatIDRef></audioTrackUID>
+"#
+        )
+    }
+
+    fn block(n: u32, k: u32, az: f64) -> String {
+        format!(
+            r#"<audioBlockFormat audioBlockFormatID="AB_0003100{n}_0000000{k}"><position coordinate="azimuth">{az}</position><position coordinate="elevation">0</position></audioBlockFormat>"#
+        )
+    }
+
+    fn table(channels: u32) -> TrackTable {
+        TrackTable {
+            sample_rate: 48_000,
+            frames: 48_000,
+            channels,
+            chna: None,
+            headphone_modes: Vec::new(),
+        }
+    }
+
+    fn scene(body: &str, t: &TrackTable, programme: Option<&str>) -> Result<Scene, SceneError> {
+        let (doc, _) = xml::parse(&format!("{HEAD}{body}{TAIL}"), "t.xml").unwrap();
+        build(
+            &doc,
+            t,
+            &SceneOptions {
+                programme: programme.map(str::to_string),
+            },
+        )
+    }
+
+    fn kinds(s: &Scene) -> Vec<&'static str> {
+        s.notices.iter().map(|n| n.kind).collect()
+    }
+
+    #[test]
+    fn root_objects_gain_mute_offset_and_dialogue() {
+        let body = format!(
+            r#"<audioContent audioContentID="ACO_1001" audioContentName="c"><audioObjectIDRef>AO_1001</audioObjectIDRef><dialogue dialogueContentKind="1">1</dialogue></audioContent>
+<audioProgramme audioProgrammeID="APR_1001" audioProgrammeName="main"><audioContentIDRef>ACO_1001</audioContentIDRef></audioProgramme>
+<audioObject audioObjectID="AO_1001" audioObjectName="parent"><audioObjectIDRef>AO_1002</audioObjectIDRef><gain>0.5</gain>
+  <positionOffset coordinate="azimuth">10</positionOffset></audioObject>
+<audioObject audioObjectID="AO_1002" audioObjectName="child"><audioPackFormatIDRef>AP_00031001</audioPackFormatIDRef>
+  <audioTrackUIDRef>ATU_00000001</audioTrackUIDRef><gain>0.5</gain><positionOffset coordinate="azimuth">5</positionOffset></audioObject>
+<audioObject audioObjectID="AO_1003" audioObjectName="muted"><audioPackFormatIDRef>AP_00031002</audioPackFormatIDRef>
+  <audioTrackUIDRef>ATU_00000002</audioTrackUIDRef><mute>1</mute></audioObject>
+{}{}"#,
+            object_channel(1, &block(1, 1, 30.0)),
+            object_channel(2, &block(2, 1, 0.0))
+        );
+        let s = scene(&body, &table(2), None).unwrap();
+        assert_eq!(s.items.len(), 1, "AO_1003 is not in the programme");
+        let i = &s.items[0];
+        assert_eq!(i.id, "AO_1002/AC_00031001");
+        assert_eq!(i.object_path, ["AO_1001", "AO_1002"]);
+        assert_eq!(i.gain, 0.25);
+        assert!(i.dialogue);
+        assert_eq!(i.content_id.as_deref(), Some("ACO_1001"));
+        assert_eq!(i.track, TrackSource::Channel(0));
+        let ItemKind::Object { blocks } = &i.kind else { panic!() };
+        assert_eq!(
+            blocks[0].block.position,
+            ObjectPosition::Polar {
+                azimuth: 45.0,
+                elevation: 0.0,
+                distance: 1.0
+            }
+        );
+        assert_eq!(kinds(&s), ["object-not-in-programme"]);
+
+        // No programme: every root object, muted one with gain 0.
+        let body = body
+            .replace("<audioProgramme", "<audioProgrammeX")
+            .replace("</audioProgramme>", "</audioProgrammeX>");
+        let (doc, _) = xml::parse(
+            &format!("{HEAD}{}{TAIL}", body.replace("audioProgrammeX", "unknownThing")),
+            "t.xml",
+        )
+        .unwrap();
+        let s = build(&doc, &table(2), &SceneOptions::default()).unwrap();
+        assert_eq!(s.items.len(), 2);
+        assert_eq!(s.items[1].gain, 0.0);
+        assert!(s.programme.is_none());
+    }
+
+    #[test]
+    fn programme_choice_and_unknown_programme() {
+        let body = format!(
+            r#"<audioProgramme audioProgrammeID="APR_1002" audioProgrammeName="b"><audioContentIDRef>ACO_1002</audioContentIDRef></audioProgramme>
+<audioProgramme audioProgrammeID="APR_1001" audioProgrammeName="a"><audioContentIDRef>ACO_1001</audioContentIDRef></audioProgramme>
+<audioContent audioContentID="ACO_1001" audioContentName="c1"><audioObjectIDRef>AO_1001</audioObjectIDRef></audioContent>
+<audioContent audioContentID="ACO_1002" audioContentName="c2"><audioObjectIDRef>AO_1002</audioObjectIDRef></audioContent>
+<audioObject audioObjectID="AO_1001" audioObjectName="o1"><audioPackFormatIDRef>AP_00031001</audioPackFormatIDRef><audioTrackUIDRef>ATU_00000001</audioTrackUIDRef></audioObject>
+<audioObject audioObjectID="AO_1002" audioObjectName="o2"><audioPackFormatIDRef>AP_00031002</audioPackFormatIDRef><audioTrackUIDRef>ATU_00000002</audioTrackUIDRef></audioObject>
+{}{}"#,
+            object_channel(1, &block(1, 1, 30.0)),
+            object_channel(2, &block(2, 1, 0.0))
+        );
+        let s = scene(&body, &table(2), None).unwrap();
+        assert_eq!(s.programme.as_ref().unwrap().id, "APR_1001");
+        assert_eq!(s.items[0].track, TrackSource::Channel(0));
+        assert_eq!(s.programmes.len(), 2);
+        assert_eq!(kinds(&s), ["multiple-programmes"]);
+        let s = scene(&body, &table(2), Some("APR_1002")).unwrap();
+        assert_eq!(s.items[0].id, "AO_1002/AC_00031002");
+        assert_eq!(s.items[0].track, TrackSource::Channel(1));
+        assert!(s.notices.is_empty());
+        let e = scene(&body, &table(2), Some("APR_1003")).unwrap_err();
+        assert_eq!(
+            e,
+            SceneError::UnknownProgramme {
+                requested: "APR_1003".into(),
+                available: vec!["APR_1002".into(), "APR_1001".into()]
+            }
+        );
+        assert!(e.to_string().contains("APR_1002, APR_1001"), "{e}");
+    }
+
+    #[test]
+    fn complementary_objects_keep_the_first_of_each_group() {
+        let body = format!(
+            r#"<audioObject audioObjectID="AO_1001" audioObjectName="english"><audioPackFormatIDRef>AP_00031001</audioPackFormatIDRef><audioTrackUIDRef>ATU_00000001</audioTrackUIDRef>
+  <audioComplementaryObjectIDRef>AO_1002</audioComplementaryObjectIDRef></audioObject>
+<audioObject audioObjectID="AO_1002" audioObjectName="french"><audioPackFormatIDRef>AP_00031002</audioPackFormatIDRef><audioTrackUIDRef>ATU_00000002</audioTrackUIDRef></audioObject>
+{}{}"#,
+            object_channel(1, &block(1, 1, 30.0)),
+            object_channel(2, &block(2, 1, 0.0))
+        );
+        let s = scene(&body, &table(2), None).unwrap();
+        assert_eq!(
+            s.items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+            ["AO_1001/AC_00031001"]
+        );
+    }
+
+    #[test]
+    fn tracks_silent_out_of_range_and_chna() {
+        let body = format!(
+            r#"<audioObject audioObjectID="AO_1001" audioObjectName="o"><audioPackFormatIDRef>AP_00031001</audioPackFormatIDRef><audioTrackUIDRef>ATU_00000000</audioTrackUIDRef></audioObject>
+<audioObject audioObjectID="AO_1002" audioObjectName="o"><audioPackFormatIDRef>AP_00031002</audioPackFormatIDRef><audioTrackUIDRef>ATU_00000002</audioTrackUIDRef></audioObject>
+{}{}"#,
+            object_channel(1, &block(1, 1, 30.0)),
+            object_channel(2, &block(2, 1, 0.0))
+        );
+        // Document order: ATU_1 → channel 0, ATU_2 → channel 1 (past the end of 1 channel).
+        let s = scene(&body, &table(1), None).unwrap();
+        assert_eq!(s.items[0].track, TrackSource::Silent);
+        assert_eq!(s.items[1].track, TrackSource::Silent);
+        assert_eq!(kinds(&s), ["track-out-of-range"]);
+        // chna puts ATU_2 on track 5 of 8, and lists a dbmd mode for it.
+        let mut t = table(8);
+        t.chna = Some(vec![ChnaEntry {
+            track_index: 5,
+            uid: "ATU_00000002".into(),
+            track_ref: "AT_00031002_01".into(),
+            pack_ref: "AP_00031002".into(),
+        }]);
+        t.headphone_modes = vec![None, None, None, None, Some(HeadphoneMode::Far)];
+        let s = scene(&body, &t, None).unwrap();
+        assert_eq!(s.items[1].track, TrackSource::Channel(4));
+        assert_eq!(s.items[1].headphone_mode, Some(HeadphoneMode::Far));
+        assert!(s.notices.is_empty(), "{:?}", s.notices);
+        t.chna.as_mut().unwrap()[0].track_index = 9;
+        let s = scene(&body, &t, None).unwrap();
+        assert_eq!(s.items[1].track, TrackSource::Silent);
+        assert_eq!(kinds(&s), ["track-out-of-range"]);
+    }
+
+    #[test]
+    fn pack_mismatch_names_object_uid_channel_and_pack() {
+        let body = format!(
+            r#"<audioObject audioObjectID="AO_1001" audioObjectName="o"><audioPackFormatIDRef>AP_00031002</audioPackFormatIDRef><audioTrackUIDRef>ATU_00000001</audioTrackUIDRef></audioObject>
+{}{}"#,
+            object_channel(1, &block(1, 1, 30.0)),
+            object_channel(2, &block(2, 1, 0.0))
+        );
+        let e = scene(&body, &table(2), None).unwrap_err();
+        let SceneError::PackMismatch { object, line, .. } = &e else {
+            panic!("{e}")
+        };
+        assert_eq!((object.as_str(), *line), ("AO_1001", 1));
+        let m = e.to_string();
+        for part in ["ATU_00000001", "AC_00031001", "AT_00031001_01", "AP_00031002", "line 1"] {
+            assert!(m.contains(part), "{part} missing from {m}");
+        }
+        // two tracks for a one-channel pack
+        let body = body.replace(
+            "<audioTrackUIDRef>ATU_00000001</audioTrackUIDRef>",
+            "<audioTrackUIDRef>ATU_00000002</audioTrackUIDRef><audioTrackUIDRef>ATU_00000000</audioTrackUIDRef>",
+        );
+        let e = scene(&body, &table(2), None).unwrap_err();
+        assert!(e.to_string().contains("has 1 channels"), "{e}");
+    }
+
+    #[test]
+    fn nested_packs_and_common_definitions() {
+        // A stereo common-definition bed and a nested Objects pack.
+        let body = format!(
+            r#"<audioObject audioObjectID="AO_1001" audioObjectName="bed"><audioPackFormatIDRef>AP_00010002</audioPackFormatIDRef>
+  <audioTrackUIDRef>ATU_00000003</audioTrackUIDRef><audioTrackUIDRef>ATU_00000004</audioTrackUIDRef></audioObject>
+<audioObject audioObjectID="AO_1002" audioObjectName="nested"><audioPackFormatIDRef>AP_00031009</audioPackFormatIDRef>
+  <audioTrackUIDRef>ATU_00000002</audioTrackUIDRef><audioTrackUIDRef>ATU_00000001</audioTrackUIDRef></audioObject>
+<audioPackFormat audioPackFormatID="AP_00031009" audioPackFormatName="outer" typeDefinition="Objects">
+  <audioPackFormatIDRef>AP_00031001</audioPackFormatIDRef><audioPackFormatIDRef>AP_00031002</audioPackFormatIDRef></audioPackFormat>
+<audioTrackUID UID="ATU_00000003"><audioTrackFormatIDRef>AT_00010001_01</audioTrackFormatIDRef><audioPackFormatIDRef>AP_00010002</audioPackFormatIDRef></audioTrackUID>
+<audioTrackUID UID="ATU_00000004"><audioChannelFormatIDRef>AC_00010002</audioChannelFormatIDRef><audioPackFormatIDRef>AP_00010002</audioPackFormatIDRef></audioTrackUID>
+{}{}"#,
+            object_channel(1, &block(1, 1, 30.0)),
+            object_channel(2, &block(2, 1, 0.0))
+        );
+        // Document order of the UIDs: ATU_3, ATU_4, ATU_1, ATU_2.
+        let s = scene(&body, &table(4), None).unwrap();
+        let ids: Vec<_> = s.items.iter().map(|i| (i.id.as_str(), i.track)).collect();
+        assert_eq!(
+            ids,
+            [
+                ("AO_1001/AC_00010001", TrackSource::Channel(0)),
+                ("AO_1001/AC_00010002", TrackSource::Channel(1)),
+                ("AO_1002/AC_00031001", TrackSource::Channel(2)),
+                ("AO_1002/AC_00031002", TrackSource::Channel(3)),
+            ]
+        );
+        let ItemKind::DirectSpeakers { context, blocks } = &s.items[0].kind else {
+            panic!()
+        };
+        assert_eq!(context.common_pack.as_deref(), Some("AP_00010002"));
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(blocks[0].end, None);
+    }
+
+    #[test]
+    fn chna_only_tracks_use_their_pack_and_common_definitions() {
+        let doc = Document::default();
+        let entry = |t: u16, uid: &str, tr: &str| ChnaEntry {
+            track_index: t,
+            uid: uid.into(),
+            track_ref: tr.into(),
+            pack_ref: "AP_00010002".into(),
+        };
+        let mut t = table(4);
+        t.chna = Some(vec![
+            entry(1, "ATU_00000001", "AT_00010001_01"),
+            entry(2, "ATU_00000002", "AT_00010002_01"),
+            entry(3, "ATU_00000003", "AT_00010001_01"),
+        ]);
+        let s = build(&doc, &t, &SceneOptions::default()).unwrap();
+        let ids: Vec<_> = s.items.iter().map(|i| (i.id.as_str(), i.track)).collect();
+        assert_eq!(
+            ids,
+            [
+                ("ATU_00000001/AC_00010001", TrackSource::Channel(0)),
+                ("ATU_00000002/AC_00010002", TrackSource::Channel(1)),
+                ("ATU_00000003/AC_00010001", TrackSource::Channel(2)),
+            ]
+        );
+        assert_eq!(kinds(&s), ["pack-incomplete"]);
+        t.chna.as_mut().unwrap()[0].track_ref = "AT_00031001_01".into();
+        let e = build(&doc, &t, &SceneOptions::default()).unwrap_err();
+        assert!(e.to_string().starts_with("chna: <audioTrackUID ATU_00000001>"), "{e}");
+    }
+
+    #[test]
+    fn timing_errors_name_block_object_and_line() {
+        let blocks = r#"
+<audioBlockFormat audioBlockFormatID="AB_00031001_00000001" rtime="00:00:00.00000" duration="00:00:00.50000"><position coordinate="azimuth">0</position><position coordinate="elevation">0</position></audioBlockFormat>
+<audioBlockFormat audioBlockFormatID="AB_00031001_00000002" rtime="00:00:00.40000" duration="00:00:00.50000"><position coordinate="azimuth">0</position><position coordinate="elevation">0</position></audioBlockFormat>"#;
+        let body = format!(
+            r#"<audioObject audioObjectID="AO_1001" audioObjectName="o"><audioPackFormatIDRef>AP_00031001</audioPackFormatIDRef><audioTrackUIDRef>ATU_00000001</audioTrackUIDRef></audioObject>
+{}"#,
+            object_channel(1, blocks)
+        );
+        let e = scene(&body, &table(1), None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 6: <audioBlockFormat AB_00031001_00000002> (audioObject AO_1001): starts at 00:00:00.4, before the \
+             previous block AB_00031001_00000001 ends at 00:00:00.5 (overlap of 00:00:00.1, one sample period or more)"
+        );
+    }
+
+    #[test]
+    fn matching_prefers_document_order_and_finds_swaps() {
+        // track 0 fits slots 0 and 1, track 1 only slot 0: the matching must move track 0.
+        let adj = vec![vec![0, 1], vec![0]];
+        let mut budget = 1000;
+        let (ts, st) = allocate(&adj, 2, &mut budget).unwrap();
+        assert_eq!(ts, [1, 0]);
+        assert_eq!(st, [Some(1), Some(0)]);
+        assert!(allocate(&[vec![0], vec![0]], 2, &mut budget).is_none());
+        let mut budget = 1;
+        assert!(allocate(&adj, 2, &mut budget).is_none());
+    }
+}

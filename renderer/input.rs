@@ -127,6 +127,13 @@ pub fn open_inputs(paths: &[&Path], adm_xml: Option<&Path>, programme: Option<&s
     let mut channels = 0u32;
     let mut frames = 0u64;
     for &p in paths {
+        let is_xml = p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml"));
+        if is_xml {
+            return Err(Error::Input {
+                path: p.to_path_buf(),
+                detail: "an ADM XML file is given with --adm FILE.xml, beside the WAV file(s) it describes".into(),
+            });
+        }
         let mut r = Bw64Reader::open(p)?;
         notices.extend(r.take_notices());
         offsets.push(channels);

@@ -205,6 +205,8 @@ fn errors_are_one_line_with_exit_code_2() {
     );
     fails(&["inspect", s(&bad)], &[s(&bad), "ATU_00000001", "AT_00031001_01"]);
 
+    fails(&["inspect", s(&not_adm)], &[s(&not_adm), "--adm FILE.xml"]);
+
     let plain = crate::common::write_wav(&dir.path().join("plain.wav"), 1, 10, None, None);
     fails(&["inspect", s(&plain)], &[s(&plain), "no ADM metadata"]);
 }

@@ -93,6 +93,8 @@ struct UidEntry {
     /// audioTrackFormatID (or audioChannelFormatID) from the chna.
     chna_track_ref: Option<String>,
     chna_pack_ref: Option<String>,
+    /// Why the track is silent, said once the UID is used (`track-out-of-range`).
+    out_of_range: Option<String>,
 }
 
 /// One UID ready for allocation.
@@ -186,18 +188,14 @@ impl<'d> Ctx<'d> {
                         );
                         continue;
                     }
-                    let source = if u32::from(e.track_index) > channel_count || e.track_index == 0 {
-                        notices.add(
-                            "track-out-of-range",
-                            e.uid.as_str(),
-                            format!(
-                                "chna puts {} on track {}, but the audio has {channel_count} channels: it is silent",
-                                e.uid, e.track_index
-                            ),
+                    let (source, out_of_range) = if u32::from(e.track_index) > channel_count || e.track_index == 0 {
+                        let why = format!(
+                            "chna puts {} on track {}, but the audio has {channel_count} channels: it is silent",
+                            e.uid, e.track_index
                         );
-                        TrackSource::Silent
+                        (TrackSource::Silent, Some(why))
                     } else {
-                        TrackSource::Channel(u32::from(e.track_index) - 1)
+                        (TrackSource::Channel(u32::from(e.track_index) - 1), None)
                     };
                     let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_string());
                     let entry = UidEntry {
@@ -205,6 +203,7 @@ impl<'d> Ctx<'d> {
                         source,
                         chna_track_ref: nonempty(&e.track_ref),
                         chna_pack_ref: nonempty(&e.pack_ref),
+                        out_of_range,
                     };
                     if let Some(el) = uid_elements.get(&key) {
                         check_chna_against_axml(el, &entry, notices);
@@ -221,20 +220,16 @@ impl<'d> Ctx<'d> {
             None => {
                 for (i, u) in doc.track_uids.iter().enumerate() {
                     let key = u.id.to_ascii_uppercase();
-                    let source = match u32::try_from(i) {
-                        Ok(c) if c < channel_count => TrackSource::Channel(c),
+                    let (source, out_of_range) = match u32::try_from(i) {
+                        Ok(c) if c < channel_count => (TrackSource::Channel(c), None),
                         _ => {
-                            notices.add(
-                                "track-out-of-range",
-                                u.id.as_str(),
-                                format!(
-                                    "{} is audioTrackUID number {} in document order, but the audio has \
-                                     {channel_count} channels: it is silent",
-                                    u.id,
-                                    i + 1
-                                ),
+                            let why = format!(
+                                "{} is audioTrackUID number {} in document order, but the audio has \
+                                 {channel_count} channels: it is silent",
+                                u.id,
+                                i + 1
                             );
-                            TrackSource::Silent
+                            (TrackSource::Silent, Some(why))
                         }
                     };
                     uid_order.push(key.clone());
@@ -245,6 +240,7 @@ impl<'d> Ctx<'d> {
                             source,
                             chna_track_ref: None,
                             chna_pack_ref: None,
+                            out_of_range,
                         },
                     );
                 }
@@ -267,7 +263,12 @@ impl<'d> Ctx<'d> {
         let entry = self.uids.get(&key);
         let line = element.map_or(0, |e| e.origin.line);
         let source = match entry {
-            Some(e) => e.source,
+            Some(e) => {
+                if let Some(why) = &e.out_of_range {
+                    notices.add("track-out-of-range", e.id.as_str(), why.as_str());
+                }
+                e.source
+            }
             None => {
                 notices.add(
                     "track-unmapped",
@@ -865,9 +866,28 @@ fn object_items(ctx: &Ctx<'_>, sel: &Selection<'_>, out: &mut Items, notices: &m
             .join("; ")
     };
     let packs = pack_refs.join(", ");
-    for t in &real {
-        if !slots.iter().any(|s| s.accepts(t)) {
-            let in_pack = slots.iter().any(|s| std::ptr::eq(s.channel, t.channel));
+    // Candidate slots of each track: its channel, on a path through its pack.
+    let mut by_channel: HashMap<*const AudioChannelFormat, Vec<usize>> = HashMap::new();
+    for (k, slot) in slots.iter().enumerate() {
+        by_channel.entry(std::ptr::from_ref(slot.channel)).or_default().push(k);
+    }
+    let adj: Vec<Vec<usize>> = real
+        .iter()
+        .map(|t| {
+            by_channel
+                .get(&std::ptr::from_ref(t.channel))
+                .map(|c| {
+                    c.iter()
+                        .copied()
+                        .filter(|&k| slots.get(k).is_some_and(|x| x.accepts(t)))
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    for (t, candidates) in real.iter().zip(&adj) {
+        if candidates.is_empty() {
+            let in_pack = by_channel.contains_key(&std::ptr::from_ref(t.channel));
             return Err(mismatch(if in_pack {
                 format!(
                     "audioTrackUID {} (line {}) carries audioChannelFormat {} via {}, which {packs} holds, \
@@ -907,14 +927,6 @@ fn object_items(ctx: &Ctx<'_>, sel: &Selection<'_>, out: &mut Items, notices: &m
             describe_tracks()
         )));
     }
-    let adj: Vec<Vec<usize>> = real
-        .iter()
-        .map(|t| {
-            (0..slots.len())
-                .filter(|&s| slots.get(s).is_some_and(|x| x.accepts(t)))
-                .collect()
-        })
-        .collect();
     let Some((track_slot, slot_track)) = allocate(&adj, slots.len(), &mut out.budget) else {
         if out.budget == 0 {
             return Err(mismatch("pack allocation is too complex (work limit reached)".into()));
@@ -976,6 +988,8 @@ fn chna_only(ctx: &Ctx<'_>, out: &mut Items, notices: &mut Notices) -> Result<()
         filled: Vec<Option<(TrackSource, String)>>,
     }
     let mut instances: Vec<Instance<'_>> = Vec::new();
+    // uppercase pack ID → its instances
+    let mut by_pack: HashMap<String, Vec<usize>> = HashMap::new();
     let mut loose: Vec<Track<'_>> = Vec::new();
     let sel = Selection {
         content: None,
@@ -988,16 +1002,19 @@ fn chna_only(ctx: &Ctx<'_>, out: &mut Items, notices: &mut Notices) -> Result<()
             loose.push(t);
             continue;
         };
-        let free = instances.iter_mut().find_map(|inst| {
-            if !inst.pack.eq_ignore_ascii_case(&p) {
-                return None;
-            }
+        let same_pack = by_pack.entry(p.to_ascii_uppercase()).or_default();
+        let free = same_pack.iter().find_map(|&k| {
+            let inst = instances.get(k)?;
             let i = (0..inst.slots.len())
                 .find(|&i| inst.filled.get(i).is_some_and(Option::is_none) && inst.slots[i].accepts(&t))?;
-            Some((inst, i))
+            Some((k, i))
         });
         match free {
-            Some((inst, i)) => inst.filled[i] = Some((t.source, t.uid.clone())),
+            Some((k, i)) => {
+                if let Some(slot) = instances.get_mut(k).and_then(|inst| inst.filled.get_mut(i)) {
+                    *slot = Some((t.source, t.uid.clone()));
+                }
+            }
             None => {
                 let mut slots = Vec::new();
                 for path in ctx.pack_paths(&p, &format!("audioTrackUID {}", t.uid), t.line)? {
@@ -1012,18 +1029,18 @@ fn chna_only(ctx: &Ctx<'_>, out: &mut Items, notices: &mut Notices) -> Result<()
                     }
                 }
                 let Some(i) = slots.iter().position(|s| s.accepts(&t)) else {
-                    return Err(SceneError::PackMismatch {
-                        object: format!("(chna) {}", t.uid),
+                    return Err(SceneError::TrackUid {
+                        uid: t.uid.clone(),
                         line: t.line,
                         detail: format!(
-                            "audioTrackUID {} carries audioChannelFormat {} via {}, which its audioPackFormat {p} \
-                             does not contain",
-                            t.uid, t.channel.id, t.via
+                            "carries audioChannelFormat {} via {}, which its audioPackFormat {p} does not contain",
+                            t.channel.id, t.via
                         ),
                     });
                 };
                 let mut filled = vec![None; slots.len()];
                 filled[i] = Some((t.source, t.uid.clone()));
+                same_pack.push(instances.len());
                 instances.push(Instance { pack: p, slots, filled });
             }
         }

@@ -76,8 +76,9 @@ pub struct TrackTable {
 
 /// Deepest audioObject or audioPackFormat nesting followed.
 const MAX_NESTING: usize = 64;
-/// Most audioObject paths (nesting can multiply them).
-const MAX_PATHS: usize = 1 << 20;
+/// Most audioObject paths, and most audioPackFormat paths under one pack
+/// (nesting can multiply them).
+const MAX_PATHS: usize = 1 << 18;
 /// Most edge visits spent on pack allocation in one document.
 const MAX_ALLOCATION_WORK: u64 = 200_000_000;
 
@@ -371,6 +372,11 @@ impl<'d> Ctx<'d> {
         if path.len() >= MAX_NESTING {
             return Err(structure(format!("audioPackFormats nest more than {MAX_NESTING} deep")));
         }
+        if out.len() >= MAX_PATHS {
+            return Err(structure(format!(
+                "audioPackFormat {id}: more than {MAX_PATHS} nested pack paths"
+            )));
+        }
         path.push(pack);
         out.push(path.clone());
         for sub in &pack.pack_refs {
@@ -632,7 +638,21 @@ pub fn build(doc: &Document, tracks: &TrackTable, options: &SceneOptions) -> Res
             .iter()
             .flat_map(|o| o.object_refs.iter().map(String::as_str))
             .collect();
-        for obj in doc.objects.iter().filter(|o| !nested.contains(o.id.as_str())) {
+        let mut roots = doc
+            .objects
+            .iter()
+            .filter(|o| !nested.contains(o.id.as_str()))
+            .peekable();
+        if roots.peek().is_none()
+            && let Some(first) = doc.objects.first()
+        {
+            return Err(SceneError::Structure {
+                element: format!("audioObject {}", first.id),
+                line: first.origin.line,
+                detail: "every audioObject is nested in another, so none is a root: the audioObjectIDRefs loop".into(),
+            });
+        }
+        for obj in roots {
             object_paths(doc, obj, None, &mut path, &mut selections)?;
         }
     }
@@ -1641,6 +1661,48 @@ mod tests {
             "line 6: <audioBlockFormat AB_00031001_00000002> (audioObject AO_1001): starts at 00:00:00.4, before the \
              previous block AB_00031001_00000001 ends at 00:00:00.5 (overlap of 00:00:00.1, one sample period or more)"
         );
+    }
+
+    #[test]
+    fn loops_and_exploding_nesting_are_errors() {
+        // 40 levels of packs, each nesting both packs of the next: 2^40 paths.
+        let mut body = String::from(
+            r#"<audioObject audioObjectID="AO_1001" audioObjectName="o"><audioPackFormatIDRef>AP_00031100</audioPackFormatIDRef><audioTrackUIDRef>ATU_00000001</audioTrackUIDRef></audioObject>"#,
+        );
+        for level in 0..40 {
+            let subs = if level < 39 {
+                format!(
+                    "<audioPackFormatIDRef>AP_000311{:02x}</audioPackFormatIDRef><audioPackFormatIDRef>AP_000312{:02x}</audioPackFormatIDRef>",
+                    level + 1,
+                    level + 1
+                )
+            } else {
+                "<audioChannelFormatIDRef>AC_00031001</audioChannelFormatIDRef>".to_string()
+            };
+            for side in [0x11, 0x12] {
+                body += &format!(
+                    r#"<audioPackFormat audioPackFormatID="AP_0003{side:02x}{level:02x}" audioPackFormatName="p" typeDefinition="Objects">{subs}</audioPackFormat>"#
+                );
+            }
+        }
+        body += &object_channel(1, &block(1, 1, 0.0))
+            .replace("<audioPackFormatIDRef>AP_00031001</audioPackFormatIDRef>", "");
+        let t = std::time::Instant::now();
+        let e = scene(&body, &table(1), None).unwrap_err();
+        assert!(e.to_string().contains("nested pack paths"), "{e}");
+        assert!(t.elapsed().as_secs() < 10);
+
+        let body = format!(
+            r#"<audioObject audioObjectID="AO_1001" audioObjectName="a"><audioObjectIDRef>AO_1002</audioObjectIDRef></audioObject>
+<audioObject audioObjectID="AO_1002" audioObjectName="b"><audioObjectIDRef>AO_1001</audioObjectIDRef></audioObject>
+<audioObject audioObjectID="AO_1003" audioObjectName="root"><audioObjectIDRef>AO_1001</audioObjectIDRef></audioObject>{}"#,
+            object_channel(1, &block(1, 1, 0.0))
+        );
+        let e = scene(&body, &table(1), None).unwrap_err();
+        assert!(e.to_string().contains("contains itself"), "{e}");
+        let body = body.replace(r#"<audioObject audioObjectID="AO_1003" audioObjectName="root"><audioObjectIDRef>AO_1001</audioObjectIDRef></audioObject>"#, "");
+        let e = scene(&body, &table(1), None).unwrap_err();
+        assert!(e.to_string().contains("none is a root"), "{e}");
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //!   and the Atmos supplemental segment (the nine trim configurations and, per
 //!   audio track, the headphone (binaural) render mode).
 //! - Refuses nothing: whatever cannot be read is a `dbmd-malformed` (or
-//!   `dbmd-checksum`) [`Notice`] and is left out — the audio and the ADM
+//!   `dbmd-checksum`) [`Notice`](crate::notice::Notice) and is left out — the audio and the ADM
 //!   render without this chunk. Never panics; every length comes from the
 //!   file and is checked against the bytes present before use; nothing is
 //!   allocated beyond the size of the chunk itself.

@@ -4,7 +4,8 @@
 //! Data flow (one module per stage, data flows one way): `io` (BW64 chunks
 //! and samples) → `adm` (typed document) → `scene` (render items) →
 //! `panning` (gains, per `layout`) → `engine` (mixing) → `io` writers,
-//! `binaural`, `loudness`.
+//! `binaural`, `loudness`. [`input::open_input`] runs the first three for a
+//! file the way the command line opens it; [`Error`] is every stage's error.
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -16,6 +17,8 @@ pub mod adm;
 pub mod binaural;
 pub mod demo;
 pub mod engine;
+mod error;
+pub mod input;
 pub mod io;
 pub mod layout;
 pub mod loudness;
@@ -24,3 +27,5 @@ pub mod panning;
 pub mod render;
 pub mod scene;
 pub mod time;
+
+pub use error::Error;

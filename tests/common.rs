@@ -51,3 +51,129 @@ pub fn sines(channels: usize, frames: usize, rate: f32, amplitude: f32) -> Vec<V
         })
         .collect()
 }
+
+/// A fresh temporary directory whose name starts with the test's name.
+pub fn test_dir(test: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("admix-{test}-"))
+        .tempdir()
+        .unwrap()
+}
+
+/// Writes a 48 kHz 24-bit WAV of `channels` sines (`frames` long), with the
+/// given chna entries and axml text.
+pub fn write_wav(
+    path: &Path,
+    channels: u16,
+    frames: usize,
+    chna: Option<&[admix::io::ChnaEntry]>,
+    axml: Option<&str>,
+) -> PathBuf {
+    use admix::io::{Bw64Writer, Chna, OutputFormat, WriterSpec};
+    let spec = WriterSpec {
+        channels,
+        sample_rate: 48_000,
+        format: OutputFormat::S24,
+        channel_mask: None,
+        dither: false,
+    };
+    let mut w = Bw64Writer::create(path, spec).unwrap();
+    w.write_planar(&sines(usize::from(channels), frames, 48_000.0, 0.25))
+        .unwrap();
+    if let Some(c) = chna {
+        w.set_chna(&Chna::new(c.to_vec())).unwrap();
+    }
+    if let Some(x) = axml {
+        w.set_axml(x.as_bytes().to_vec()).unwrap();
+    }
+    w.finish().unwrap();
+    path.to_path_buf()
+}
+
+/// A chna entry.
+pub fn chna_entry(track_index: u16, uid: &str, track_ref: &str, pack_ref: &str) -> admix::io::ChnaEntry {
+    admix::io::ChnaEntry {
+        track_index,
+        uid: uid.into(),
+        track_ref: track_ref.into(),
+        pack_ref: pack_ref.into(),
+    }
+}
+
+/// The small ADM scene the scene and CLI tests share: programme APR_1001
+/// "Fixture" with an Objects object AO_1001 "Mover" (two blocks, 30° then
+/// −30°, ramping) on track 1 and a DirectSpeakers object AO_1002 "Centre"
+/// (the common-definition mono pack AP_00010001, M+000) on track 2.
+pub const FIXTURE_XML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<ebuCoreMain xmlns="urn:ebu:metadata-schema:ebuCore_2016">
+<coreMetadata>
+<format>
+<audioFormatExtended version="ITU-R_BS.2076-2">
+<audioProgramme audioProgrammeID="APR_1001" audioProgrammeName="Fixture">
+  <audioContentIDRef>ACO_1001</audioContentIDRef>
+</audioProgramme>
+<audioContent audioContentID="ACO_1001" audioContentName="Main">
+  <audioObjectIDRef>AO_1001</audioObjectIDRef>
+  <audioObjectIDRef>AO_1002</audioObjectIDRef>
+  <dialogue>1</dialogue>
+</audioContent>
+<audioObject audioObjectID="AO_1001" audioObjectName="Mover" start="00:00:00.00000" duration="00:00:00.10000">
+  <audioPackFormatIDRef>AP_00031001</audioPackFormatIDRef>
+  <audioTrackUIDRef>ATU_00000001</audioTrackUIDRef>
+</audioObject>
+<audioObject audioObjectID="AO_1002" audioObjectName="Centre">
+  <audioPackFormatIDRef>AP_00010001</audioPackFormatIDRef>
+  <audioTrackUIDRef>ATU_00000002</audioTrackUIDRef>
+</audioObject>
+<audioPackFormat audioPackFormatID="AP_00031001" audioPackFormatName="Mover" typeLabel="0003" typeDefinition="Objects">
+  <audioChannelFormatIDRef>AC_00031001</audioChannelFormatIDRef>
+</audioPackFormat>
+<audioChannelFormat audioChannelFormatID="AC_00031001" audioChannelFormatName="Mover" typeLabel="0003" typeDefinition="Objects">
+  <audioBlockFormat audioBlockFormatID="AB_00031001_00000001" rtime="00:00:00.00000" duration="00:00:00.05000">
+    <position coordinate="azimuth">30</position>
+    <position coordinate="elevation">0</position>
+  </audioBlockFormat>
+  <audioBlockFormat audioBlockFormatID="AB_00031001_00000002" rtime="00:00:00.05000" duration="00:00:00.05000">
+    <position coordinate="azimuth">-30</position>
+    <position coordinate="elevation">0</position>
+  </audioBlockFormat>
+</audioChannelFormat>
+<audioStreamFormat audioStreamFormatID="AS_00031001" audioStreamFormatName="Mover" formatLabel="0001" formatDefinition="PCM">
+  <audioChannelFormatIDRef>AC_00031001</audioChannelFormatIDRef>
+  <audioTrackFormatIDRef>AT_00031001_01</audioTrackFormatIDRef>
+</audioStreamFormat>
+<audioTrackFormat audioTrackFormatID="AT_00031001_01" audioTrackFormatName="Mover" formatLabel="0001" formatDefinition="PCM">
+  <audioStreamFormatIDRef>AS_00031001</audioStreamFormatIDRef>
+</audioTrackFormat>
+<audioTrackUID UID="ATU_00000001">
+  <audioTrackFormatIDRef>AT_00031001_01</audioTrackFormatIDRef>
+  <audioPackFormatIDRef>AP_00031001</audioPackFormatIDRef>
+</audioTrackUID>
+<audioTrackUID UID="ATU_00000002">
+  <audioTrackFormatIDRef>AT_00010003_01</audioTrackFormatIDRef>
+  <audioPackFormatIDRef>AP_00010001</audioPackFormatIDRef>
+</audioTrackUID>
+</audioFormatExtended>
+</format>
+</coreMetadata>
+</ebuCoreMain>
+"#;
+
+/// The chna of [`FIXTURE_XML`].
+pub fn fixture_chna() -> Vec<admix::io::ChnaEntry> {
+    vec![
+        chna_entry(1, "ATU_00000001", "AT_00031001_01", "AP_00031001"),
+        chna_entry(2, "ATU_00000002", "AT_00010003_01", "AP_00010001"),
+    ]
+}
+
+/// Writes the fixture master (2 channels, 0.1 s) into `dir`.
+pub fn write_fixture(dir: &Path) -> PathBuf {
+    write_wav(
+        &dir.join("fixture.wav"),
+        2,
+        4800,
+        Some(&fixture_chna()),
+        Some(FIXTURE_XML),
+    )
+}

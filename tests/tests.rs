@@ -6,6 +6,7 @@
 
 mod adm_samples;
 mod alloc_probe;
+mod cli_inspect;
 mod common;
 mod conformance;
 mod golden_ear;
@@ -14,3 +15,4 @@ mod io_malformed;
 mod io_samples;
 mod io_writer;
 mod panning_properties;
+mod scene_samples;

@@ -3,6 +3,7 @@
 //! with a documented exit code (0 ok, 1 a check failed, 2 bad input or error).
 
 mod gains;
+mod inspect;
 mod layouts;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,8 @@ struct Cli {
 enum Command {
     /// Compute BS.2127 gains for metadata blocks read as JSON lines on stdin.
     Gains(gains::Args),
+    /// Show what a master holds: programmes, items, tracks, blocks, notices.
+    Inspect(inspect::Args),
     /// List the built-in speaker layouts.
     Layouts(layouts::Args),
 }
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Gains(a) => gains::run(a),
+        Command::Inspect(a) => inspect::run(a),
         Command::Layouts(a) => layouts::run(a),
     };
     match result {

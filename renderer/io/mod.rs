@@ -9,6 +9,8 @@
 //!   [`Bw64Writer::finish`]; a writer dropped unfinished leaves nothing behind.
 //! * [`chna`] — the `chna` chunk (BS.2088 track → audioTrackUID table), parsed
 //!   and serialised.
+//! * [`dbmd`] — the `dbmd` chunk (Dolby metadata, EBU Tech 3285 s6): creation
+//!   tool, warp mode, trims and per-track headphone render modes.
 //! * [`format`](mod@format) — the `fmt ` chunk (WAVEFORMAT / WAVEFORMATEX / EXTENSIBLE).
 //!
 //! Every failure is one [`Bw64Error`] naming the file and the place (chunk id and
@@ -22,12 +24,14 @@
 
 pub mod bw64;
 pub mod chna;
+pub mod dbmd;
 mod error;
 pub mod format;
 pub mod writer;
 
 pub use bw64::{Bw64Reader, ChunkInfo};
 pub use chna::{Chna, ChnaEntry};
+pub use dbmd::{BinauralRenderMode, Dbmd};
 pub use error::{Bw64Error, ChunkId};
 pub use format::{Format, SampleFormat};
 pub use writer::{Bw64Writer, OutputFormat, SplitWriter, WriteReport, WriterSpec};

@@ -7,8 +7,18 @@
 //!
 //! Everything the renderer will not render as the file asks (HOA, Matrix,
 //! Binaural items, repaired block times, …) is a [`Notice`].
+//!
+//! [`build`] (in `build.rs`) selects the items (BS.2127 §6.1); `timing.rs`
+//! places each channel's blocks on the timeline, repairs near-misses and
+//! computes the ramps.
+
+mod build;
+mod timing;
+
+pub use build::{SceneOptions, TrackTable, build};
 
 use crate::adm::elements::{DirectSpeakersBlock, HoaBlock, ObjectBlock, Screen};
+use crate::io::BinauralRenderMode;
 use crate::notice::Notice;
 use crate::panning::DirectSpeakersContext;
 use crate::time::Time;
@@ -24,6 +34,29 @@ pub enum HeadphoneMode {
     Near,
     Mid,
     Far,
+}
+
+impl HeadphoneMode {
+    /// The mode a `dbmd` track entry indicates (`None` for "not indicated").
+    pub fn from_dbmd(mode: BinauralRenderMode) -> Option<HeadphoneMode> {
+        match mode {
+            BinauralRenderMode::Off => Some(HeadphoneMode::Off),
+            BinauralRenderMode::Near => Some(HeadphoneMode::Near),
+            BinauralRenderMode::Mid => Some(HeadphoneMode::Mid),
+            BinauralRenderMode::Far => Some(HeadphoneMode::Far),
+            BinauralRenderMode::NotIndicated(_) => None,
+        }
+    }
+
+    /// `off` | `near` | `mid` | `far` (as in `--headphone-mode` and inspect's JSON).
+    pub fn name(self) -> &'static str {
+        match self {
+            HeadphoneMode::Off => "off",
+            HeadphoneMode::Near => "near",
+            HeadphoneMode::Mid => "mid",
+            HeadphoneMode::Far => "far",
+        }
+    }
 }
 
 /// Where an item's samples come from.
@@ -148,4 +181,66 @@ pub struct Scene {
     pub reference_screen: Screen,
     pub items: Vec<RenderItem>,
     pub notices: Vec<Notice>,
+}
+
+/// Which timing rule a block breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimingProblem {
+    /// Starts a sample period or more before the previous block ends.
+    Overlap,
+    /// Ends before it starts.
+    NegativeDuration,
+    /// Ends after its audioObject.
+    EndsAfterObject,
+    /// `rtime` without `duration`, and nothing says where the block ends.
+    RtimeWithoutDuration,
+    /// Times too large or too fine for exact arithmetic.
+    Overflow,
+}
+
+/// `line N`, or `common definition` for built-in elements.
+fn at_line(line: u32) -> String {
+    if line == 0 {
+        "common definition".to_string()
+    } else {
+        format!("line {line}")
+    }
+}
+
+fn in_object(object: &str) -> String {
+    if object.is_empty() {
+        String::new()
+    } else {
+        format!(" (audioObject {object})")
+    }
+}
+
+/// Why a scene could not be built. Each variant names the element (by ID)
+/// and its XML line; the file is named by the caller ([`crate::Error`]).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SceneError {
+    /// `--programme` names no audioProgramme of the document.
+    #[error("no audioProgramme {requested:?} in the document (it has: {})", if available.is_empty() { "none".to_string() } else { available.join(", ") })]
+    UnknownProgramme { requested: String, available: Vec<String> },
+    /// The audioObject's track UIDs do not fit the channels of its packs.
+    #[error("{}: <audioObject {object}>: {detail}", at_line(*line))]
+    PackMismatch { object: String, line: u32, detail: String },
+    /// An audioTrackUID that leads to no audioChannelFormat (line 0: known
+    /// from the chna chunk only).
+    #[error("{}: <audioTrackUID {uid}>: {detail}", if *line == 0 { "chna".to_string() } else { at_line(*line) })]
+    TrackUid { uid: String, line: u32, detail: String },
+    /// A block's times break a rule of BS.2127 §7.2 beyond what admix repairs.
+    #[error("{}: <audioBlockFormat {block}>{}: {detail}", at_line(*line), in_object(object))]
+    BlockTiming {
+        block: String,
+        /// audioObject ID ("" in chna-only mode).
+        object: String,
+        line: u32,
+        problem: TimingProblem,
+        detail: String,
+    },
+    /// References that loop, nest too deep, or lead nowhere.
+    #[error("{}: <{element}>: {detail}", at_line(*line))]
+    Structure { element: String, line: u32, detail: String },
 }

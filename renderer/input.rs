@@ -299,3 +299,9 @@ fn utf8(bytes: Vec<u8>, path: &Path) -> Result<String, Error> {
         ),
     })
 }
+
+impl crate::render::AudioSource for Input {
+    fn read_planar(&mut self, start: u64, out: &mut [&mut [f32]]) -> Result<usize, Bw64Error> {
+        Input::read_planar(self, start, out)
+    }
+}

@@ -21,14 +21,34 @@ use std::time::Instant;
 /// Where input samples come from: planar f32 frames of every input track.
 pub trait AudioSource {
     /// Read frames starting at `start` into `out[track][..n]`; returns the
-    /// number of frames read (short at the end of the audio).
-    fn read_planar(&mut self, start: u64, out: &mut [Vec<f32>]) -> Result<usize, Bw64Error>;
+    /// number of frames read, which may be fewer than asked (0 only at the
+    /// end of the audio).
+    fn read_planar(&mut self, start: u64, out: &mut [&mut [f32]]) -> Result<usize, Bw64Error>;
 }
 
 impl AudioSource for crate::io::Bw64Reader {
-    fn read_planar(&mut self, start: u64, out: &mut [Vec<f32>]) -> Result<usize, Bw64Error> {
+    fn read_planar(&mut self, start: u64, out: &mut [&mut [f32]]) -> Result<usize, Bw64Error> {
         crate::io::Bw64Reader::read_planar(self, start, out)
     }
+}
+
+/// Fill `input[t][..CHUNK]` from `pos`, reading until the chunk is full or
+/// the audio ends (sources may return short reads); zero the rest.
+fn fill_chunk(source: &mut dyn AudioSource, pos: u64, frames: u64, input: &mut [Vec<f32>]) -> Result<(), Bw64Error> {
+    let want = frames.saturating_sub(pos).min(CHUNK as u64) as usize;
+    let mut got = 0;
+    while got < want {
+        let mut slices: Vec<&mut [f32]> = input.iter_mut().map(|c| &mut c[got..want]).collect();
+        let n = source.read_planar(pos + got as u64, &mut slices)?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    for ch in input.iter_mut() {
+        ch[got..].fill(0.0);
+    }
+    Ok(())
 }
 
 /// Why a render failed.
@@ -484,14 +504,7 @@ pub fn render_with(
     let mut pos = first_chunk;
     let stream_end = end + LATENCY as u64;
     while pos < stream_end {
-        let got = if pos < scene.frames {
-            source.read_planar(pos, &mut input)?
-        } else {
-            0
-        };
-        for ch in input.iter_mut() {
-            ch[got.min(CHUNK)..].fill(0.0);
-        }
+        fill_chunk(source, pos, scene.frames, &mut input)?;
         // the slice of this chunk that is wanted: stream samples m with
         // start + LATENCY ≤ m < end + LATENCY
         let lo = (start + LATENCY as u64).max(pos) - pos;

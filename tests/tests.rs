@@ -9,6 +9,7 @@ mod alloc_probe;
 mod cli_inspect;
 mod common;
 mod conformance;
+mod e2e;
 mod golden_ear;
 mod io_large;
 mod io_malformed;

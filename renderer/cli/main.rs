@@ -2,9 +2,11 @@
 //! file parses arguments and turns errors into one `admix: ` line on stderr
 //! with a documented exit code (0 ok, 1 a check failed, 2 bad input or error).
 
+mod demo;
 mod gains;
 mod inspect;
 mod layouts;
+mod render;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -22,6 +24,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Render a master to speaker layouts and/or headphones.
+    Render(Box<render::Args>),
+    /// Write the built-in demo master (moving objects and a 7.1.2 bed).
+    Demo(demo::Args),
     /// Compute BS.2127 gains for metadata blocks read as JSON lines on stdin.
     Gains(gains::Args),
     /// Show what a master holds: programmes, items, tracks, blocks, notices.
@@ -36,6 +42,8 @@ pub type CliResult = Result<ExitCode, String>;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Render(a) => render::run(*a),
+        Command::Demo(a) => demo::run(a),
         Command::Gains(a) => gains::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Layouts(a) => layouts::run(a),

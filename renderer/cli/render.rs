@@ -1,0 +1,381 @@
+//! `admix render INPUT… -l L[,L2,…] [-o OUT] [--binaural OUT2.wav] …`:
+//! renders a master to every requested deliverable in one pass (the input is
+//! read once), with a progress bar on a terminal and an end-of-run report per
+//! layout on stderr — peak dBFS per channel, overs, loudness (BS.1770-4),
+//! dialogue loudness, targets, wall time, real-time factor, notices — and as
+//! JSON on stdout with `--json`:
+//!
+//! `{"input","programme":{"id","name"}|null,"sample_rate","frames","duration_s",
+//! "wall_s","realtime_factor","backend","gain_blocks","outputs":[{"layout",
+//! "files","channels":[{"label","peak_dbfs"}],"clipped_samples","format",
+//! "integrated_lufs","loudness_range_lu","true_peak_dbtp","sample_peak_dbfs",
+//! "dialogue_lufs","targets":[{"target","gating","measured_lufs","delta_lu",
+//! "true_peak_dbtp","loudness_ok","true_peak_ok","pass"}],"notices":[…]}],
+//! "notices":[{"kind","subject","message"}]}` (dB values are null for silence).
+//!
+//! Exit codes: 0 rendered; 1 rendered but a `--target` failed with `--strict`;
+//! 2 error (nothing is left under the output names).
+
+use crate::CliResult;
+use admix::binaural::{BinauralOptions, RenderMode, headphone_layout};
+use admix::input::open_inputs;
+use admix::io::OutputFormat;
+use admix::layout::Layout;
+use admix::loudness::{Target, target};
+use admix::notice::Notice;
+use admix::render::{OutputKind, OutputSpec, RenderOptions, RenderReport, render_with};
+use admix::time::Time;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    F32,
+    S24,
+    S16,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// BW64/RF64/WAV master with axml + chna; or WAV stems with --adm.
+    #[arg(required = true, num_args = 1..)]
+    inputs: Vec<PathBuf>,
+    /// Layout name, alias or TOML path; several separated by commas.
+    #[arg(short, long, value_delimiter = ',')]
+    layout: Vec<String>,
+    /// Output file (with several layouts, `.<layout>` is inserted before the
+    /// extension). Default: next to the input, `<stem>.<layout>.wav`.
+    #[arg(short, long)]
+    out: Option<PathBuf>,
+    /// Also write the 2-channel headphone fold-down to this file.
+    #[arg(long, value_name = "OUT.wav")]
+    binaural: Option<PathBuf>,
+    /// A personal HRTF set (SOFA / AES69) for --binaural.
+    #[arg(long, value_name = "FILE.sofa")]
+    hrtf: Option<PathBuf>,
+    /// Virtual speaker layout of the fold-down (default: binaural-virtual).
+    #[arg(long, value_name = "LAYOUT")]
+    virtual_layout: Option<String>,
+    /// Headphone render mode for every item (default: per item from the
+    /// master's headphone metadata, else mid): off | dry | near | mid | far.
+    #[arg(long, value_name = "MODE")]
+    headphone_mode: Option<String>,
+    /// ADM XML describing the input(s) instead of the axml chunk.
+    #[arg(long = "adm", value_name = "FILE.xml")]
+    adm: Option<PathBuf>,
+    /// audioProgrammeID to render (default: the lowest ID).
+    #[arg(long)]
+    programme: Option<String>,
+    /// Sample format of the output.
+    #[arg(long, value_enum, default_value = "f32")]
+    format: Format,
+    /// TPDF dither for s24/s16 output.
+    #[arg(long)]
+    dither: bool,
+    /// One mono WAV per speaker, `<stem>.<label>.wav`.
+    #[arg(long)]
+    split: bool,
+    /// Start time: seconds (`12.5`) or `hh:mm:ss.fff`.
+    #[arg(long, value_name = "T")]
+    start: Option<String>,
+    /// Duration: seconds or `hh:mm:ss.fff`.
+    #[arg(long, value_name = "T")]
+    duration: Option<String>,
+    /// Loudness targets to check (comma separated): ebu-r128, atsc-a85, arib-tr-b32, netflix.
+    #[arg(long, value_delimiter = ',')]
+    target: Vec<String>,
+    /// Exit with code 1 when a target is missed.
+    #[arg(long)]
+    strict: bool,
+    /// Report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_time(s: &str) -> Result<Time, String> {
+    if s.contains(':') {
+        Time::parse(s).map_err(|e| e.to_string())
+    } else {
+        Time::parse_decimal_seconds(s).map_err(|e| e.to_string())
+    }
+}
+
+/// `OUT` with `.<tag>` inserted before the extension.
+fn tagged(out: &Path, tag: &str) -> PathBuf {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = out
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "wav".into());
+    out.with_file_name(format!("{stem}.{tag}.{ext}"))
+}
+
+pub fn run(a: Args) -> CliResult {
+    if a.layout.is_empty() && a.binaural.is_none() {
+        return Err("nothing to render: give -l LAYOUT and/or --binaural OUT.wav".into());
+    }
+    let targets: Vec<&'static Target> = a
+        .target
+        .iter()
+        .map(|t| {
+            target(t).ok_or_else(|| {
+                let known: Vec<&str> = admix::loudness::TARGETS.iter().map(|t| t.name).collect();
+                format!("unknown --target {t:?} (known: {})", known.join(", "))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let mode_override = match a.headphone_mode.as_deref() {
+        None => None,
+        Some(m) => Some(
+            RenderMode::parse(m)
+                .ok_or_else(|| format!("--headphone-mode {m:?}: expected off, dry, near, mid or far"))?,
+        ),
+    };
+    let layouts: Vec<Layout> = a
+        .layout
+        .iter()
+        .map(|l| Layout::resolve(l).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    let paths: Vec<&Path> = a.inputs.iter().map(PathBuf::as_path).collect();
+    let (mut input, scene) =
+        open_inputs(&paths, a.adm.as_deref(), a.programme.as_deref()).map_err(|e| e.to_string())?;
+
+    let format = match a.format {
+        Format::F32 => OutputFormat::F32,
+        Format::S24 => OutputFormat::S24,
+        Format::S16 => OutputFormat::S16,
+    };
+    let first = &a.inputs[0];
+    let mut outputs = Vec::new();
+    for l in &layouts {
+        let path = match &a.out {
+            Some(o) if layouts.len() == 1 => o.clone(),
+            Some(o) => tagged(o, &l.name),
+            None => tagged(&first.with_extension("wav"), &l.name),
+        };
+        outputs.push(OutputSpec {
+            kind: OutputKind::Speakers,
+            layout: l.clone(),
+            path,
+            format,
+            split: a.split,
+            dither: a.dither,
+        });
+    }
+    if let Some(b) = &a.binaural {
+        outputs.push(OutputSpec {
+            kind: OutputKind::Binaural(BinauralOptions {
+                hrtf: a.hrtf.clone(),
+                virtual_layout: a.virtual_layout.clone(),
+                mode_override,
+            }),
+            layout: headphone_layout(),
+            path: b.clone(),
+            format,
+            split: false,
+            dither: a.dither,
+        });
+    }
+    // Refuse to write over the input.
+    for o in &outputs {
+        if paths.iter().any(|p| same_file(p, &o.path)) {
+            return Err(format!("{}: output would overwrite the input", o.path.display()));
+        }
+    }
+
+    let rate = scene.sample_rate;
+    let start = match &a.start {
+        Some(s) => parse_time(s)?.to_sample_ceil(rate).max(0) as u64,
+        None => 0,
+    };
+    let frames = match &a.duration {
+        Some(s) => Some(parse_time(s)?.to_sample_ceil(rate).max(0) as u64),
+        None => None,
+    };
+    let opts = RenderOptions { start, frames };
+
+    let bar = if std::io::stderr().is_terminal() && !a.json {
+        let total = frames.unwrap_or(scene.frames.saturating_sub(start));
+        let pb = ProgressBar::new(total);
+        pb.set_style(
+            ProgressStyle::with_template("{spinner} rendering [{bar:40}] {percent}% {elapsed_precise} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        Some(pb)
+    } else {
+        None
+    };
+    let mut progress = |done: u64, _total: u64| {
+        if let Some(pb) = &bar {
+            pb.set_position(done);
+        }
+    };
+    let report = render_with(
+        &scene,
+        &mut input,
+        &outputs,
+        &opts,
+        &admix::render::cpu_engine,
+        &mut progress,
+    )
+    .map_err(|e| e.to_string())?;
+    if let Some(pb) = bar {
+        pb.finish_and_clear();
+    }
+
+    let mut failed = false;
+    let checks: Vec<Vec<Value>> = report
+        .layouts
+        .iter()
+        .map(|l| {
+            targets
+                .iter()
+                .map(|t| {
+                    let c = t.check(&l.loudness, l.dialogue_lufs);
+                    failed |= !c.pass;
+                    serde_json::to_value(c).unwrap_or(Value::Null)
+                })
+                .collect()
+        })
+        .collect();
+    let all_notices: Vec<&Notice> = scene
+        .notices
+        .iter()
+        .chain(report.layouts.iter().flat_map(|l| l.notices.iter()))
+        .collect();
+    if a.json {
+        println!("{}", to_json(&a.inputs[0], &scene, &report, &checks));
+    }
+    eprint!("{}", summary(&scene, &report, &checks, &all_notices));
+    Ok(if failed && a.strict {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+fn db(x: Option<f64>) -> Value {
+    x.filter(|v| v.is_finite())
+        .map_or(Value::Null, |v| json!((v * 100.0).round() / 100.0))
+}
+
+fn to_json(input: &Path, scene: &admix::scene::Scene, r: &RenderReport, checks: &[Vec<Value>]) -> Value {
+    json!({
+        "input": input.display().to_string(),
+        "programme": scene.programme.as_ref().map(|p| json!({"id": p.id, "name": p.name})),
+        "sample_rate": r.sample_rate,
+        "frames": r.frames,
+        "duration_s": r.duration_seconds(),
+        "wall_s": r.wall_seconds,
+        "realtime_factor": r.realtime_factor(),
+        "backend": r.backend,
+        "gain_blocks": r.gain_blocks,
+        "outputs": r.layouts.iter().zip(checks).map(|(l, c)| json!({
+            "layout": l.layout,
+            "files": l.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+            "channels": l.labels.iter().zip(l.peaks_dbfs()).map(|(lab, p)| json!({"label": lab, "peak_dbfs": db(Some(p))})).collect::<Vec<_>>(),
+            "clipped_samples": l.clipped_samples,
+            "format": format!("{:?}", l.format).to_lowercase(),
+            "integrated_lufs": db(l.loudness.integrated_lufs),
+            "loudness_range_lu": db(l.loudness.loudness_range_lu),
+            "true_peak_dbtp": db(l.loudness.true_peak_dbtp),
+            "sample_peak_dbfs": db(l.loudness.sample_peak_dbfs),
+            "dialogue_lufs": db(l.dialogue_lufs),
+            "targets": c,
+            "backend": l.backend,
+            "notices": l.notices,
+        })).collect::<Vec<_>>(),
+        "notices": scene.notices,
+    })
+}
+
+fn fmt_db(x: Option<f64>, unit: &str) -> String {
+    match x.filter(|v| v.is_finite()) {
+        Some(v) => format!("{v:.1} {unit}"),
+        None => "-inf".into(),
+    }
+}
+
+fn summary(scene: &admix::scene::Scene, r: &RenderReport, checks: &[Vec<Value>], notices: &[&Notice]) -> String {
+    let mut s = String::new();
+    use std::fmt::Write;
+    let _ = writeln!(
+        s,
+        "rendered {:.2} s of audio in {:.2} s ({:.1}x real time, {})",
+        r.duration_seconds(),
+        r.wall_seconds,
+        r.realtime_factor(),
+        r.backend
+    );
+    if let Some(p) = &scene.programme {
+        let _ = writeln!(s, "programme {} \"{}\"", p.id, p.name);
+    }
+    for (l, c) in r.layouts.iter().zip(checks) {
+        let files: Vec<String> = l.files.iter().map(|f| f.display().to_string()).collect();
+        let _ = writeln!(s, "{}: {}", l.layout, files.join(", "));
+        let peaks: Vec<String> = l
+            .labels
+            .iter()
+            .zip(l.peaks_dbfs())
+            .map(|(lab, p)| {
+                format!(
+                    "{lab} {}",
+                    if p.is_finite() {
+                        format!("{p:.1}")
+                    } else {
+                        "-inf".into()
+                    }
+                )
+            })
+            .collect();
+        let _ = writeln!(s, "  peak dBFS: {}", peaks.join("  "));
+        if l.clipped_samples > 0 {
+            let _ = writeln!(s, "  OVERS: {} samples clipped in integer output", l.clipped_samples);
+        }
+        let _ = writeln!(
+            s,
+            "  loudness {} | LRA {} | true peak {} | dialogue {}",
+            fmt_db(l.loudness.integrated_lufs, "LUFS"),
+            fmt_db(l.loudness.loudness_range_lu, "LU"),
+            fmt_db(l.loudness.true_peak_dbtp, "dBTP"),
+            fmt_db(l.dialogue_lufs, "LUFS")
+        );
+        for t in c {
+            let pass = t["pass"].as_bool().unwrap_or(false);
+            let _ = writeln!(
+                s,
+                "  target {}: {} (measured {} , delta {} LU, true peak {})",
+                t["target"].as_str().unwrap_or(""),
+                if pass { "PASS" } else { "FAIL" },
+                t["measured_lufs"],
+                t["delta_lu"],
+                t["true_peak_dbtp"]
+            );
+        }
+    }
+    let mut kinds: Vec<(&str, usize, &str)> = Vec::new();
+    for n in notices {
+        match kinds.iter_mut().find(|(k, _, _)| *k == n.kind) {
+            Some(e) => e.1 += 1,
+            None => kinds.push((n.kind, 1, &n.message)),
+        }
+    }
+    for (k, count, example) in kinds {
+        let _ = writeln!(s, "notice {k} ×{count}: {example}");
+    }
+    s
+}

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 /// Where input samples come from: planar f32 frames of every input track.
-pub trait AudioSource {
+pub trait AudioSource: Send {
     /// Read frames starting at `start` into `out[track][..n]`; returns the
     /// number of frames read, which may be fewer than asked (0 only at the
     /// end of the audio).
@@ -493,7 +493,6 @@ pub fn render_with(
     for d in dialogues.iter_mut().flatten() {
         d.engine.seek(first_chunk);
     }
-    let mut input = vec![vec![0.0f32; CHUNK]; tracks];
     let mut outs: Vec<Vec<Vec<f32>>> = outputs
         .iter()
         .map(|o| vec![vec![0.0f32; CHUNK]; o.layout.speakers.len()])
@@ -501,37 +500,64 @@ pub fn render_with(
     let widest = outputs.iter().map(|o| o.layout.speakers.len()).max().unwrap_or(0);
     let mut dial_outs: Vec<Vec<f32>> = vec![vec![0.0f32; CHUNK]; widest];
     let mut peaks: Vec<Vec<f32>> = outputs.iter().map(|o| vec![0.0f32; o.layout.speakers.len()]).collect();
-    let mut pos = first_chunk;
     let stream_end = end + LATENCY as u64;
-    while pos < stream_end {
-        fill_chunk(source, pos, scene.frames, &mut input)?;
-        // the slice of this chunk that is wanted: stream samples m with
-        // start + LATENCY ≤ m < end + LATENCY
-        let lo = (start + LATENCY as u64).max(pos) - pos;
-        let hi = stream_end.min(pos + CHUNK as u64).saturating_sub(pos);
-        for (k, e) in engines.iter_mut().enumerate() {
-            e.process_chunk(scene, &input, &mut outs[k])?;
-            if hi > lo {
-                let (lo, hi) = (lo as usize, hi as usize);
-                let slices: Vec<&[f32]> = outs[k].iter().map(|c| &c[lo..hi]).collect();
-                for (p, c) in peaks[k].iter_mut().zip(&slices) {
-                    *p = c.iter().fold(*p, |m, v| m.max(v.abs()));
-                }
-                sinks[k].write(&slices)?;
-                meters[k].add(&slices)?;
-            }
-            if let Some(d) = dialogues[k].as_mut() {
-                let nch = outputs[k].layout.speakers.len();
-                d.engine.process_chunk(scene, &input, &mut dial_outs[..nch])?;
-                if hi > lo {
-                    let slices: Vec<&[f32]> = dial_outs[..nch].iter().map(|c| &c[lo as usize..hi as usize]).collect();
-                    d.meter.add(&slices)?;
-                }
-            }
+    let frames_in = scene.frames;
+    // A reader thread decodes chunk k+1 while chunk k renders; buffers
+    // circulate between the two (three in flight, none allocated per chunk).
+    let result: Result<(), RenderError> = std::thread::scope(|sc| {
+        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Result<(u64, Vec<Vec<f32>>), Bw64Error>>(2);
+        let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<Vec<f32>>>(3);
+        for _ in 0..2 {
+            let _ = empty_tx.send(vec![vec![0.0f32; CHUNK]; tracks]);
         }
-        pos += CHUNK as u64;
-        progress((pos.saturating_sub(start + LATENCY as u64)).min(total), total);
-    }
+        let _ = empty_tx.send(vec![vec![0.0f32; CHUNK]; tracks]);
+        sc.spawn(move || {
+            let mut pos = first_chunk;
+            while pos < stream_end {
+                let Ok(mut buf) = empty_rx.recv() else { break };
+                let r = fill_chunk(source, pos, frames_in, &mut buf);
+                let failed = r.is_err();
+                if full_tx.send(r.map(|_| (pos, buf))).is_err() || failed {
+                    break;
+                }
+                pos += CHUNK as u64;
+            }
+        });
+        while let Ok(msg) = full_rx.recv() {
+            let (pos, input) = msg?;
+            // the slice of this chunk that is wanted: stream samples m with
+            // start + LATENCY ≤ m < end + LATENCY
+            let lo = (start + LATENCY as u64).max(pos) - pos;
+            let hi = stream_end.min(pos + CHUNK as u64).saturating_sub(pos);
+            for (k, e) in engines.iter_mut().enumerate() {
+                e.process_chunk(scene, &input, &mut outs[k])?;
+                if hi > lo {
+                    let (lo, hi) = (lo as usize, hi as usize);
+                    let slices: Vec<&[f32]> = outs[k].iter().map(|c| &c[lo..hi]).collect();
+                    for (p, c) in peaks[k].iter_mut().zip(&slices) {
+                        *p = c.iter().fold(*p, |m, v| m.max(v.abs()));
+                    }
+                    sinks[k].write(&slices)?;
+                    meters[k].add(&slices)?;
+                }
+                if let Some(d) = dialogues[k].as_mut() {
+                    let nch = outputs[k].layout.speakers.len();
+                    d.engine.process_chunk(scene, &input, &mut dial_outs[..nch])?;
+                    if hi > lo {
+                        let slices: Vec<&[f32]> =
+                            dial_outs[..nch].iter().map(|c| &c[lo as usize..hi as usize]).collect();
+                        d.meter.add(&slices)?;
+                    }
+                }
+            }
+            let done = pos + CHUNK as u64;
+            progress((done.saturating_sub(start + LATENCY as u64)).min(total), total);
+            // the reader may have finished already: the buffer is then not needed
+            let _ = empty_tx.send(input);
+        }
+        Ok(())
+    });
+    result?;
 
     let mut layouts = Vec::with_capacity(outputs.len());
     let mut gain_blocks = 0;

@@ -27,14 +27,27 @@ fn mix_const_generic(acc: &mut [f32], x: &[f32], g: f32) {
     }
 }
 
+/// 0, 1, 2, … as f32: the sample index of a ramp, loaded as a vector
+/// (converting a usize counter per element does not vectorise).
+static RAMP: std::sync::LazyLock<Vec<f32>> = std::sync::LazyLock::new(|| (0..MAX_RUN).map(|k| k as f32).collect());
+
+/// Longest run the ramp kernel handles in one call (longer runs are split).
+pub const MAX_RUN: usize = 8192;
+
 #[inline(always)]
 fn mix_ramp_generic(acc: &mut [f32], x: &[f32], c: f32, d: f32) {
     let n = acc.len().min(x.len());
-    let (acc, x) = (&mut acc[..n], &x[..n]);
-    // Gains computed from the sample index (not accumulated) so every
-    // chunking of the same run gives the same values.
-    for (k, (a, v)) in acc.iter_mut().zip(x).enumerate() {
-        *a += v * (c + d * k as f32);
+    let mut start = 0;
+    while start < n {
+        let end = (start + MAX_RUN).min(n);
+        let r = &RAMP[..end - start];
+        let c0 = c + d * start as f32;
+        // Gains computed from the sample index (not accumulated) so every
+        // chunking of the same run gives the same values.
+        for ((a, v), k) in acc[start..end].iter_mut().zip(&x[start..end]).zip(r) {
+            *a += v * (c0 + d * k);
+        }
+        start = end;
     }
 }
 

@@ -409,11 +409,23 @@ impl Bw64Reader {
                 .buf
                 .get(in_window * block_align..(in_window + take) * block_align)
                 .unwrap_or(&[]);
-            for (k, o) in out.iter_mut().enumerate() {
-                let ch = select.map_or(k, |s| s.get(k).map_or(0, |&c| usize::from(c)));
-                if let Some(dst) = o.as_mut().get_mut(done..done + take) {
-                    decode(kind, bytes, block_align, ch * bytes_per_sample, dst);
+            // channels in groups of GROUP, decoded frame by frame (the bytes
+            // are read in order); a fixed array, so reading never allocates
+            const GROUP: usize = 32;
+            let mut k0 = 0;
+            for chunk in out.chunks_mut(GROUP) {
+                let mut dsts: [(usize, &mut [f32]); GROUP] = std::array::from_fn(|_| (0, &mut [][..]));
+                let mut m = 0;
+                for (i, o) in chunk.iter_mut().enumerate() {
+                    let k = k0 + i;
+                    let ch = select.map_or(k, |s| s.get(k).map_or(0, |&c| usize::from(c)));
+                    if let Some(d) = o.as_mut().get_mut(done..done + take) {
+                        dsts[m] = (ch * bytes_per_sample, d);
+                        m += 1;
+                    }
                 }
+                decode_channels(kind, bytes, block_align, &mut dsts[..m]);
+                k0 += chunk.len();
             }
             done += take;
         }
@@ -458,7 +470,7 @@ impl Bw64Reader {
 }
 
 /// Sample encodings the decoder handles.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     U8,
     I16,
@@ -478,6 +490,39 @@ impl Kind {
             (SampleFormat::Float, 64) => Kind::F64,
             (SampleFormat::Float, _) => Kind::F32,
         }
+    }
+}
+
+/// Decodes several channels of interleaved frames (`(byte offset in the
+/// frame, destination)` each): 24-bit PCM frame by frame (reading the bytes
+/// in order), other encodings in tiles of frames that stay in cache.
+fn decode_channels(kind: Kind, bytes: &[u8], block_align: usize, dsts: &mut [(usize, &mut [f32])]) {
+    let frames = dsts.first().map_or(0, |(_, d)| d.len());
+    if kind == Kind::I24 && dsts.iter().all(|(off, _)| off + 3 <= block_align) {
+        // frame by frame: the bytes are read in order, each channel's
+        // output advances by one sample per frame
+        const S24: f32 = 1.0 / 8_388_608.0;
+        for (t, fr) in bytes.chunks_exact(block_align).take(frames).enumerate() {
+            for (off, d) in dsts.iter_mut() {
+                let (a, b, c) = (fr[*off], fr[*off + 1], fr[*off + 2]);
+                if let Some(o) = d.get_mut(t) {
+                    *o = (i32::from_le_bytes([0, a, b, c]) >> 8) as f32 * S24;
+                }
+            }
+        }
+        return;
+    }
+    const TILE: usize = 64;
+    let mut t = 0;
+    while t < frames {
+        let e = (t + TILE).min(frames);
+        let tile = bytes.get(t * block_align..e * block_align).unwrap_or(&[]);
+        for (offset, d) in dsts.iter_mut() {
+            if let Some(dst) = d.get_mut(t..e) {
+                decode(kind, tile, block_align, *offset, dst);
+            }
+        }
+        t = e;
     }
 }
 

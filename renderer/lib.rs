@@ -14,6 +14,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod adm;
+pub mod bench;
 pub mod binaural;
 pub mod demo;
 pub mod engine;

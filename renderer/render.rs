@@ -82,7 +82,8 @@ pub enum OutputKind {
 pub struct OutputSpec {
     pub kind: OutputKind,
     pub layout: Layout,
-    pub path: PathBuf,
+    /// Where to write; `None` renders and measures without writing (benches).
+    pub path: Option<PathBuf>,
     pub format: OutputFormat,
     /// One mono WAV per speaker (`<stem>.<label>.wav`) instead of one BW64.
     pub split: bool,
@@ -159,6 +160,7 @@ struct DialogueBus {
 enum Sink {
     One(Box<Bw64Writer>),
     Split(SplitWriter),
+    Discard,
 }
 
 impl Sink {
@@ -166,12 +168,14 @@ impl Sink {
         match self {
             Sink::One(w) => w.write_planar(ch),
             Sink::Split(w) => w.write_planar(ch),
+            Sink::Discard => Ok(()),
         }
     }
     fn finish(self) -> Result<Vec<WriteReport>, Bw64Error> {
         match self {
             Sink::One(w) => Ok(vec![(*w).finish()?]),
             Sink::Split(w) => w.finish(),
+            Sink::Discard => Ok(Vec::new()),
         }
     }
 }
@@ -426,23 +430,27 @@ pub fn render_with(
             channel_mask: o.layout.channel_mask(),
             dither: o.dither,
         };
-        let sink = if o.split {
-            let labels = o.layout.labels();
-            let mono = WriterSpec {
-                channel_mask: None,
-                channels: 1,
-                ..spec
-            };
-            Sink::Split(SplitWriter::create(&o.path, &labels, mono)?)
+        let sink = if let Some(path) = &o.path {
+            if o.split {
+                let labels = o.layout.labels();
+                let mono = WriterSpec {
+                    channel_mask: None,
+                    channels: 1,
+                    ..spec
+                };
+                Sink::Split(SplitWriter::create(path, &labels, mono)?)
+            } else {
+                let mut w = Bw64Writer::create(path, spec)?;
+                let (axml, chna) = match o.kind {
+                    OutputKind::Speakers => output_adm(&o.layout, scene.sample_rate),
+                    OutputKind::Binaural(_) => binaural_adm(scene.sample_rate),
+                };
+                w.set_chna(&chna)?;
+                w.set_axml(axml)?;
+                Sink::One(Box::new(w))
+            }
         } else {
-            let mut w = Bw64Writer::create(&o.path, spec)?;
-            let (axml, chna) = match o.kind {
-                OutputKind::Speakers => output_adm(&o.layout, scene.sample_rate),
-                OutputKind::Binaural(_) => binaural_adm(scene.sample_rate),
-            };
-            w.set_chna(&chna)?;
-            w.set_axml(axml)?;
-            Sink::One(Box::new(w))
+            Sink::Discard
         };
         let has_dialogue = scene.items.iter().any(|it| it.dialogue);
         let (engine, dialogue): (Box<dyn LayoutEngine>, Option<Box<dyn LayoutEngine>>) = match &o.kind {

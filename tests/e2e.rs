@@ -33,7 +33,7 @@ fn spec(layout: &Layout, path: PathBuf) -> OutputSpec {
     OutputSpec {
         kind: OutputKind::Speakers,
         layout: layout.clone(),
-        path,
+        path: Some(path),
         format: OutputFormat::F32,
         split: false,
         dither: false,

@@ -2,10 +2,12 @@
 //! file parses arguments and turns errors into one `admix: ` line on stderr
 //! with a documented exit code (0 ok, 1 a check failed, 2 bad input or error).
 
+mod bench;
 mod demo;
 mod gains;
 mod inspect;
 mod layouts;
+mod loudness;
 mod render;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +36,10 @@ enum Command {
     Inspect(inspect::Args),
     /// List the built-in speaker layouts.
     Layouts(layouts::Args),
+    /// Measure BS.1770-4 loudness, loudness range and true peak of a file.
+    Loudness(loudness::Args),
+    /// Measure how many objects render in real time (demo scene, per backend).
+    Bench(bench::Args),
 }
 
 /// An error for the user: printed as `admix: <message>`.
@@ -47,6 +53,8 @@ fn main() -> ExitCode {
         Command::Gains(a) => gains::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Layouts(a) => layouts::run(a),
+        Command::Loudness(a) => loudness::run(a),
+        Command::Bench(a) => bench::run(a),
     };
     match result {
         Ok(code) => code,

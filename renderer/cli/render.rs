@@ -162,7 +162,7 @@ pub fn run(a: Args) -> CliResult {
         outputs.push(OutputSpec {
             kind: OutputKind::Speakers,
             layout: l.clone(),
-            path,
+            path: Some(path),
             format,
             split: a.split,
             dither: a.dither,
@@ -176,7 +176,7 @@ pub fn run(a: Args) -> CliResult {
                 mode_override,
             }),
             layout: headphone_layout(),
-            path: b.clone(),
+            path: Some(b.clone()),
             format,
             split: false,
             dither: a.dither,
@@ -184,8 +184,10 @@ pub fn run(a: Args) -> CliResult {
     }
     // Refuse to write over the input.
     for o in &outputs {
-        if paths.iter().any(|p| same_file(p, &o.path)) {
-            return Err(format!("{}: output would overwrite the input", o.path.display()));
+        if let Some(out) = &o.path {
+            if paths.iter().any(|p| same_file(p, out)) {
+                return Err(format!("{}: output would overwrite the input", out.display()));
+            }
         }
     }
 

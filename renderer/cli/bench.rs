@@ -143,12 +143,12 @@ fn plot(path: &std::path::Path, rows: &[BenchRow], layout: &str) -> Result<(), S
         .fold(f64::INFINITY, f64::min)
         .max(1.0);
     let xmax = rows.iter().map(|r| r.objects as f64).fold(1.0, f64::max);
-    let ymin = rows
-        .iter()
-        .map(|r| r.realtime_factor)
-        .fold(f64::INFINITY, f64::min)
-        .min(0.5)
-        .max(1e-3);
+    let lowest = rows.iter().map(|r| r.realtime_factor).fold(f64::INFINITY, f64::min);
+    let ymin = if lowest.is_finite() {
+        lowest.clamp(1e-3, 0.5)
+    } else {
+        0.5
+    };
     let ymax = rows.iter().map(|r| r.realtime_factor).fold(1.0, f64::max) * 2.0;
     let mut chart = ChartBuilder::on(&root)
         .caption(

@@ -184,10 +184,10 @@ pub fn run(a: Args) -> CliResult {
     }
     // Refuse to write over the input.
     for o in &outputs {
-        if let Some(out) = &o.path {
-            if paths.iter().any(|p| same_file(p, out)) {
-                return Err(format!("{}: output would overwrite the input", out.display()));
-            }
+        if let Some(out) = &o.path
+            && paths.iter().any(|p| same_file(p, out))
+        {
+            return Err(format!("{}: output would overwrite the input", out.display()));
         }
     }
 

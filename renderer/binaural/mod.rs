@@ -7,7 +7,9 @@
 //!   by default — 23 directions, all of them measured directions of the MIT
 //!   KEMAR set, so the default HRTF is used as measured, never interpolated,
 //!   and denser than 9.1.6 (15). Heights sit on measured elevations (40°,
-//!   90°, −40°), not interpolated ones. `--virtual-layout` takes any layout;
+//!   90°, −40°), not interpolated ones. Its room-centric positions follow
+//!   the Dolby/BS.2127 room (side walls at ±90°), so cartesian content lands
+//!   where it would on a speaker layout. `--virtual-layout` takes any layout;
 //!   directions the SOFA set did not measure use sofar's interpolation.
 //! - Headphone render modes, per item: from `--headphone-mode` if given, else
 //!   the block's ADM `headphoneVirtualise` (bypass=1 → off; a DRR → the mode

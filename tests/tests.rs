@@ -7,6 +7,7 @@
 mod adm_samples;
 mod alloc_probe;
 mod binaural;
+mod cli;
 mod cli_inspect;
 mod common;
 mod conformance;

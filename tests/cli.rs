@@ -1,0 +1,281 @@
+//! The command line, run as the built binary: demo → render (several
+//! layouts and headphones in one pass, JSON report, files as announced,
+//! loudness that `admix loudness` confirms), dialogue loudness equal to the
+//! dialogue rendered alone, `gains` line protocol, `layouts --json`, `bench
+//! --json --plot` on a small sweep, and errors as one line with exit code 2.
+
+use crate::common::test_dir;
+use admix::input::open_input;
+use admix::io::OutputFormat;
+use admix::layout::Layout;
+use admix::render::{OutputKind, OutputSpec, RenderOptions, render};
+use serde_json::Value;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn admix(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_admix")).args(args).output().unwrap()
+}
+
+fn ok(args: &[&str]) -> Output {
+    let out = admix(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn demo_then_render_everything_in_one_pass() {
+    let dir = test_dir("demo_render");
+    let demo = dir.path().join("demo.wav");
+    ok(&["demo", "-o", s(&demo), "--objects", "6", "--seconds", "3"]);
+    let inspect: Value = serde_json::from_slice(&ok(&["inspect", "--json", s(&demo)]).stdout).unwrap();
+    assert_eq!(inspect["counts"]["object"], 6);
+    assert_eq!(inspect["counts"]["direct_speakers"], 10);
+    assert_eq!(
+        inspect["notices"].as_array().unwrap().len(),
+        0,
+        "{}",
+        inspect["notices"]
+    );
+
+    let out = dir.path().join("mix.wav");
+    let phones = dir.path().join("phones.wav");
+    let r = ok(&[
+        "render",
+        s(&demo),
+        "-l",
+        "9.1.6,theatre,2.0",
+        "-o",
+        s(&out),
+        "--binaural",
+        s(&phones),
+        "--json",
+        "--target",
+        "ebu-r128",
+    ]);
+    let v: Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["frames"], 144_000);
+    let outs = v["outputs"].as_array().unwrap();
+    assert_eq!(
+        outs.iter().map(|o| o["layout"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["9.1.6", "theatre", "2.0", "binaural"]
+    );
+    for o in outs {
+        for f in o["files"].as_array().unwrap() {
+            assert!(Path::new(f.as_str().unwrap()).is_file(), "{f}");
+        }
+        for key in [
+            "integrated_lufs",
+            "loudness_range_lu",
+            "true_peak_dbtp",
+            "sample_peak_dbfs",
+            "dialogue_lufs",
+        ] {
+            assert!(o[key].is_number(), "{} {key}: {}", o["layout"], o[key]);
+        }
+        assert_eq!(o["targets"][0]["target"], "ebu-r128");
+        assert_eq!(o["clipped_samples"], 0);
+    }
+    assert!(dir.path().join("mix.9.1.6.wav").is_file() && dir.path().join("mix.theatre.wav").is_file());
+    // The written 9.1.6 file measures what the render reported.
+    let l: Value =
+        serde_json::from_slice(&ok(&["loudness", "--json", s(&dir.path().join("mix.9.1.6.wav"))]).stdout).unwrap();
+    assert_eq!(l["layout"], "9.1.6");
+    let reported = outs[0]["integrated_lufs"].as_f64().unwrap();
+    assert!(
+        (l["integrated_lufs"].as_f64().unwrap() - reported).abs() < 0.01,
+        "{l} vs {reported}"
+    );
+    // the report on stderr names the files and the loudness
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        stderr.contains("mix.theatre.wav") && stderr.contains("LUFS"),
+        "{stderr}"
+    );
+    // the output is itself a valid ADM file
+    let back: Value =
+        serde_json::from_slice(&ok(&["inspect", "--json", s(&dir.path().join("mix.theatre.wav"))]).stdout).unwrap();
+    assert_eq!(back["counts"]["direct_speakers"], 31);
+}
+
+#[test]
+fn dialogue_loudness_is_the_dialogue_rendered_alone() {
+    let dir = test_dir("dialogue_loudness");
+    let demo = dir.path().join("demo.wav");
+    ok(&["demo", "-o", s(&demo), "--objects", "4", "--seconds", "4"]);
+    let layout = Layout::builtin("7.1.4").unwrap().unwrap();
+    let spec = |p: &Path| OutputSpec {
+        kind: OutputKind::Speakers,
+        layout: layout.clone(),
+        path: Some(p.to_path_buf()),
+        format: OutputFormat::F32,
+        split: false,
+        dither: false,
+    };
+    let (mut input, scene) = open_input(&demo, None, None).unwrap();
+    assert!(scene.items.iter().any(|it| it.dialogue));
+    let full = render(
+        &scene,
+        &mut input,
+        &[spec(&dir.path().join("full.wav"))],
+        &RenderOptions::default(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let dialogue = full.layouts[0].dialogue_lufs.unwrap();
+    // the dialogue items alone
+    let (mut input, mut alone) = open_input(&demo, None, None).unwrap();
+    for it in alone.items.iter_mut().filter(|it| !it.dialogue) {
+        it.gain = 0.0;
+    }
+    let only = render(
+        &alone,
+        &mut input,
+        &[spec(&dir.path().join("alone.wav"))],
+        &RenderOptions::default(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let alone_lufs = only.layouts[0].loudness.integrated_lufs.unwrap();
+    assert!(
+        (dialogue - alone_lufs).abs() < 1e-6,
+        "dialogue {dialogue} vs alone {alone_lufs}"
+    );
+    assert!(full.layouts[0].loudness.integrated_lufs.unwrap() > dialogue + 1.0);
+}
+
+#[test]
+fn gains_answers_each_line_and_goes_on_after_a_bad_one() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_admix"))
+        .args(["gains", "-l", "5.1", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"{\"id\": \"a\", \"block\": {\"position\": {\"azimuth\": 30, \"elevation\": 0}}}\n\
+              not json\n\
+              {\"id\": 3, \"block\": {\"cartesian\": true, \"position\": {\"X\": 1, \"Y\": -1, \"Z\": 0}, \"diffuse\": 0.25}}\n",
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["id"], "a");
+    assert_eq!(lines[0]["direct"], serde_json::json!([1.0, 0.0, 0.0, 0.0, 0.0, 0.0]));
+    assert!(lines[1]["error"].as_str().unwrap().contains("not JSON"));
+    assert_eq!(lines[2]["id"], 3);
+    // M-110 at allocentric (1, -1, 0): direct √0.75, diffuse √0.25 there
+    let d = lines[2]["direct"][5].as_f64().unwrap();
+    let f = lines[2]["diffuse"][5].as_f64().unwrap();
+    assert!(
+        (d - 0.75f64.sqrt()).abs() < 1e-12 && (f - 0.5).abs() < 1e-12,
+        "{}",
+        lines[2]
+    );
+}
+
+#[test]
+fn layouts_json_lists_every_layout() {
+    let v: Value = serde_json::from_slice(&ok(&["layouts", "--json"]).stdout).unwrap();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    for n in ["2.0", "5.1", "7.1.4", "9.1.6", "theatre", "0+5+0", "9+10+3", "4+7+0"] {
+        assert!(names.contains(&n), "{n} missing");
+    }
+    let l916 = v.as_array().unwrap().iter().find(|l| l["name"] == "9.1.6").unwrap();
+    assert_eq!(l916["speakers"].as_array().unwrap().len(), 16);
+    assert_eq!(l916["speakers"][3]["lfe"], true);
+}
+
+#[test]
+fn bench_json_and_plot_on_a_small_sweep() {
+    let dir = test_dir("bench");
+    let svg = dir.path().join("bench.svg");
+    let out = ok(&[
+        "bench",
+        "--objects",
+        "2,8",
+        "--seconds",
+        "0.5",
+        "-l",
+        "5.1",
+        "--json",
+        "--plot",
+        s(&svg),
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["results"].as_array().unwrap();
+    assert!(rows.len() >= 2);
+    for r in rows {
+        for key in [
+            "objects",
+            "layout",
+            "backend",
+            "adapter",
+            "realtime_factor",
+            "gain_blocks_per_s",
+            "mix_gmacs",
+        ] {
+            assert!(!r[key].is_null(), "{key} missing in {r}");
+        }
+        assert!(r["realtime_factor"].as_f64().unwrap() > 0.0);
+    }
+    assert!(v["max_realtime_objects"]["cpu"].is_object() || v["max_realtime_objects"]["cpu"].is_number());
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.starts_with("<svg") && text.contains("real-time factor"),
+        "not the plot"
+    );
+}
+
+#[test]
+fn render_errors_are_one_line_with_exit_code_2() {
+    let dir = test_dir("render_errors");
+    let demo = dir.path().join("demo.wav");
+    ok(&["demo", "-o", s(&demo), "--objects", "1", "--seconds", "0.2"]);
+    for (args, part) in [
+        (vec!["render", s(&demo), "-l", "no-such-layout"], "no-such-layout"),
+        (
+            vec!["render", "/nonexistent/in.wav", "-l", "5.1"],
+            "/nonexistent/in.wav",
+        ),
+        (vec!["render", s(&demo)], "nothing to render"),
+        (vec!["render", s(&demo), "-l", "5.1", "--target", "loud"], "loud"),
+        (vec!["render", s(&demo), "-l", "5.1", "-o", s(&demo)], "overwrite"),
+    ] {
+        let out = admix(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("admix: ") && stderr.contains(part),
+            "{part}: {stderr}"
+        );
+    }
+    // the input was not touched by the refused overwrite
+    assert!(open_input(&demo, None, None).is_ok());
+}

@@ -296,8 +296,12 @@ impl GainCalc {
                 return;
             };
             let excluded = &mut s.ex[..n];
-            self.zones.excluded(&block.zone_exclusion, excluded);
-            widen_exclusion(panner.positions(), excluded);
+            if block.zone_exclusion.is_empty() {
+                excluded.fill(false);
+            } else {
+                self.zones.excluded(&block.zone_exclusion, excluded);
+                widen_exclusion(panner.positions(), excluded);
+            }
             let any_excluded = excluded.iter().any(|&e| e);
             if let Some(cl) = block.channel_lock {
                 position = channel_lock.handle(position, cl.max_distance, Some(excluded));

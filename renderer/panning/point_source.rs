@@ -84,26 +84,9 @@ impl VirtualNgon {
         })
     }
 
-    /// Writes gains for `self.channels` into `local` (len n); true if handled.
-    fn gains(&self, p: V3, local: &mut [f64]) -> bool {
-        let n = self.channels.len();
-        for t in &self.triplets {
-            if let Some(g) = t.gains(p) {
-                local[..n].fill(0.0);
-                let centre = g[2];
-                local[t.channels[0]] += g[0];
-                local[t.channels[1]] += g[1];
-                for v in local[..n].iter_mut() {
-                    *v += centre * self.centre_downmix;
-                }
-                let nn = local[..n].iter().map(|v| v * v).sum::<f64>().sqrt();
-                for v in local[..n].iter_mut() {
-                    *v /= nn;
-                }
-                return true;
-            }
-        }
-        false
+    /// The triplet (vertex i, vertex i+1, centre) covering `p`, and its gains.
+    fn find(&self, p: V3) -> Option<(&Triplet, [f64; 3])> {
+        self.triplets.iter().find_map(|t| t.gains(p).map(|g| (t, g)))
     }
 }
 
@@ -224,7 +207,6 @@ impl FullPanner {
     /// False when no region covers `p` (never, for a layout that surrounds the listener).
     pub fn handle(&self, p: V3, out: &mut [f64]) -> bool {
         let out = &mut out[..self.num_real];
-        let mut local = [0.0f64; MAX_PANNER_CHANNELS];
         for r in &self.regions {
             match r {
                 Region::Triplet(t) => {
@@ -246,11 +228,17 @@ impl FullPanner {
                     }
                 }
                 Region::Ngon(ng) => {
-                    if ng.gains(p, &mut local) {
+                    if let Some((t, g)) = ng.find(p) {
+                        // ear normalises the n-gon's gains, then the downmix
+                        // result again; both are linear, so one normalisation
+                        // at the end gives the same gains.
                         out.fill(0.0);
-                        for (k, &c) in ng.channels.iter().enumerate() {
-                            out[self.downmix_to[c]] += local[k];
+                        let centre = g[2] * ng.centre_downmix;
+                        for &c in &ng.channels {
+                            out[self.downmix_to[c]] += centre;
                         }
+                        out[self.downmix_to[ng.channels[t.channels[0]]]] += g[0];
+                        out[self.downmix_to[ng.channels[t.channels[1]]]] += g[1];
                         return normalise(out);
                     }
                 }

@@ -9,6 +9,7 @@ mod alloc_probe;
 mod common;
 mod conformance;
 mod golden_ear;
+mod gpu_vs_cpu;
 mod io_large;
 mod io_malformed;
 mod io_samples;

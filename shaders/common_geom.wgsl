@@ -57,16 +57,22 @@ fn local_cs(az: f32, el: f32) -> Basis {
     return Basis(cart(az - 90.0, 0.0, 1.0), cart(az, el, 1.0), cart(az, el + 90.0, 1.0));
 }
 
-// np.interp through the first n (≤ 5) points.
+// np.interp through the first n (≤ 5) points (strictly increasing). Every
+// index is the same in all lanes (a per-lane index into a local array went
+// wrong on lavapipe 22.3; see gains.wgsl).
 fn interp(x: f32, xp0: array<f32, 5>, fp0: array<f32, 5>, n: u32) -> f32 {
     var xp = xp0;
     var fp = fp0;
-    if (x < xp[0]) { return fp[0]; }
-    if (x >= xp[n - 1u]) { return fp[n - 1u]; }
-    var j = 0u;
-    while (j + 1u < n && xp[j + 1u] <= x) { j += 1u; }
-    let slope = (fp[j + 1u] - fp[j]) / (xp[j + 1u] - xp[j]);
-    return slope * (x - xp[j]) + fp[j];
+    var r = fp[0];
+    for (var j = 0u; j + 1u < n; j++) {
+        if (xp[j] <= x && x < xp[j + 1u]) {
+            let slope = (fp[j + 1u] - fp[j]) / (xp[j + 1u] - xp[j]);
+            r = slope * (x - xp[j]) + fp[j];
+        }
+    }
+    if (x >= xp[n - 1u]) { r = fp[n - 1u]; }
+    if (x < xp[0]) { r = fp[0]; }
+    return r;
 }
 
 fn safe_norm_position(p: vec3<f32>) -> vec3<f32> {
@@ -75,10 +81,17 @@ fn safe_norm_position(p: vec3<f32>) -> vec3<f32> {
     return p * (1.0 / n);
 }
 
-// ---- BS.2127 §10 conversions
-const MAP_AZ = array<f32, 5>(0.0, -30.0, -110.0, 110.0, 30.0);
-const MAP_X = array<f32, 5>(0.0, 1.0, 1.0, -1.0, -1.0);
-const MAP_Y = array<f32, 5>(1.0, 1.0, -1.0, -1.0, 1.0);
+// ---- BS.2127 §10 conversions: the 0+5+0 sector corners (BS.2127 Table 7),
+// looked up with selects rather than by indexing a local array per lane.
+fn map_az(i: u32) -> f32 {
+    return select(select(select(select(30.0, 110.0, i == 3u), -110.0, i == 2u), -30.0, i == 1u), 0.0, i == 0u);
+}
+fn map_x(i: u32) -> f32 {
+    return select(select(select(select(-1.0, -1.0, i == 3u), 1.0, i == 2u), 1.0, i == 1u), 0.0, i == 0u);
+}
+fn map_y(i: u32) -> f32 {
+    return select(select(select(select(1.0, -1.0, i == 3u), -1.0, i == 2u), 1.0, i == 1u), 1.0, i == 0u);
+}
 
 fn map_az_to_linear(left_az: f32, right_az: f32, az: f32) -> f32 {
     let mid_az = (left_az + right_az) / 2.0;
@@ -99,9 +112,6 @@ fn map_linear_to_az(left_az: f32, right_az: f32, x: f32) -> f32 {
 }
 
 fn point_polar_to_cart(az: f32, el: f32, d: f32) -> vec3<f32> {
-    var map_az = MAP_AZ;
-    var map_x = MAP_X;
-    var map_y = MAP_Y;
     var z: f32;
     var r_xy: f32;
     if (abs(el) > 30.0) {
@@ -117,23 +127,20 @@ fn point_polar_to_cart(az: f32, el: f32, d: f32) -> vec3<f32> {
     var j = 1u;
     for (var k = 0u; k < 5u; k++) {
         let kk = (k + 1u) % 5u;
-        if (inside_angle_range(az, map_az[kk], map_az[k], 0.0)) {
+        if (inside_angle_range(az, map_az(kk), map_az(k), 0.0)) {
             i = k;
             j = kk;
             break;
         }
     }
-    let rel_az = relative_angle(map_az[j], az);
-    let rel_left_az = relative_angle(map_az[j], map_az[i]);
-    let p = map_az_to_linear(rel_left_az, map_az[j], rel_az);
-    return vec3<f32>(r_xy * (map_x[i] + (map_x[j] - map_x[i]) * p), r_xy * (map_y[i] + (map_y[j] - map_y[i]) * p), z);
+    let rel_az = relative_angle(map_az(j), az);
+    let rel_left_az = relative_angle(map_az(j), map_az(i));
+    let p = map_az_to_linear(rel_left_az, map_az(j), rel_az);
+    return vec3<f32>(r_xy * (map_x(i) + (map_x(j) - map_x(i)) * p), r_xy * (map_y(i) + (map_y(j) - map_y(i)) * p), z);
 }
 
 // (azimuth, elevation, distance)
 fn point_cart_to_polar(x: f32, y: f32, z: f32) -> vec3<f32> {
-    var map_az = MAP_AZ;
-    var map_x = MAP_X;
-    var map_y = MAP_Y;
     let eps = 1e-10;
     if (abs(x) < eps && abs(y) < eps) {
         if (abs(z) < eps) { return vec3<f32>(0.0); }
@@ -144,24 +151,24 @@ fn point_cart_to_polar(x: f32, y: f32, z: f32) -> vec3<f32> {
     var j = 1u;
     for (var k = 0u; k < 5u; k++) {
         let kk = (k + 1u) % 5u;
-        let a_j = azimuth(vec3<f32>(map_x[kk], map_y[kk], 0.0));
-        let a_i = azimuth(vec3<f32>(map_x[k], map_y[k], 0.0));
+        let a_j = azimuth(vec3<f32>(map_x(kk), map_y(kk), 0.0));
+        let a_i = azimuth(vec3<f32>(map_x(k), map_y(k), 0.0));
         if (inside_angle_range(az0, a_j, a_i, 0.0)) {
             i = k;
             j = kk;
             break;
         }
     }
-    let a = map_x[i];
-    let b = map_y[i];
-    let c = map_x[j];
-    let d = map_y[j];
+    let a = map_x(i);
+    let b = map_y(i);
+    let c = map_x(j);
+    let d = map_y(j);
     let det = a * d - b * c;
     let g_l = (x * d - y * c) / det;
     let g_r = (-x * b + y * a) / det;
     let r_xy = g_l + g_r;
-    let rel_left_az = relative_angle(map_az[j], map_az[i]);
-    let az = relative_angle(-180.0, map_linear_to_az(rel_left_az, map_az[j], g_r / r_xy));
+    let rel_left_az = relative_angle(map_az(j), map_az(i));
+    let az = relative_angle(-180.0, map_linear_to_az(rel_left_az, map_az(j), g_r / r_xy));
     let el_tilde = rad2deg(atan(z / r_xy));
     if (abs(el_tilde) > 45.0) {
         let abs_el = 30.0 + (90.0 - 30.0) * (abs(el_tilde) - 45.0) / (90.0 - 45.0);

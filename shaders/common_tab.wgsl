@@ -38,10 +38,17 @@ const PSP_MONO: u32 = 2u;
 
 @group(0) @binding(1) var<storage, read> tab: array<u32>;
 
-fn tu(i: u32) -> u32 { return tab[i]; }
-fn tf(i: u32) -> f32 { return bitcast<f32>(tab[i]); }
+// Zero at run time (the kernel sets it to invocation id × a uniform 0), so
+// no table address is provably uniform. Mesa lavapipe 22.3 (LLVM 15) loads a
+// storage-buffer word whose address it proves uniform once for the whole
+// SIMD group, and inside divergent control flow that load returned 0 to the
+// lanes still running (loops over speakers ran once, regions read as empty).
+var<private> salt: u32;
+
+fn tu(i: u32) -> u32 { return tab[i + salt]; }
+fn tf(i: u32) -> f32 { return bitcast<f32>(tab[i + salt]); }
 fn tv3(i: u32) -> vec3<f32> { return vec3<f32>(tf(i), tf(i + 1u), tf(i + 2u)); }
-fn tab_n() -> u32 { return tab[H_N]; }
+fn tab_n() -> u32 { return tu(H_N); }
 
 fn is_ex(m: vec2<u32>, i: u32) -> bool { return ((m[i / 32u] >> (i % 32u)) & 1u) != 0u; }
 fn with_ex(m: vec2<u32>, i: u32) -> vec2<u32> {

@@ -7,13 +7,40 @@
 struct GainsParams { // GainsParams in gains.rs
     n_records: u32,
     stride: u32,
-    pad0: u32,
-    pad1: u32,
+    // always 0: see `salt` in common_tab.wgsl
+    lane_salt: u32,
+    pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: GainsParams;
 @group(0) @binding(2) var<storage, read> recs: array<u32>;
 @group(0) @binding(3) var<storage, read_write> gains: array<f32>;
+// Per-invocation scratch arrays (SCR_SLOTS × MAXN floats each), in a
+// storage buffer rather than function-local arrays: on Mesa lavapipe 22.3
+// (LLVM 15), function-local arrays indexed differently by the lanes of a
+// SIMD group (e.g. `out[channel]` after different regions) came back wrong
+// for every lane of the group, while each block alone was right.
+@group(0) @binding(4) var<storage, read_write> scr: array<f32>;
+
+const S_G: u32 = 0u;
+const S_PV: u32 = 1u;
+const S_PSP: u32 = 2u;
+const S_EXT_A: u32 = 3u;
+const S_EXT_B: u32 = 4u;
+const S_SPR_G: u32 = 5u;
+const S_SPR_TOT: u32 = 6u;
+const S_GIN: u32 = 7u;
+const S_GSZ: u32 = 8u;
+const S_FX: u32 = 9u;
+const S_FY: u32 = 10u;
+const S_FZ: u32 = 11u;
+const S_ACC: u32 = 12u;
+const S_W: u32 = 13u; // wx, wy, wz: 3 × 40 floats over two slots
+const SCR_SLOTS: u32 = 15u;
+
+var<private> sbase: u32;
+
+fn slot(k: u32) -> u32 { return sbase + k * MAXN; }
 
 const REC_WORDS: u32 = 24u;
 const ZONE_WORDS: u32 = 7u;
@@ -52,22 +79,21 @@ const F_XYZ: u32 = 0x80000000u;
 
 fn rf(i: u32) -> f32 { return bitcast<f32>(recs[i]); }
 
-fn normalise(out: ptr<function, array<f32, MAXN>>, n: u32) {
+fn normalise(out: u32, n: u32) {
     var s = 0.0;
-    for (var i = 0u; i < n; i++) { s += (*out)[i] * (*out)[i]; }
+    for (var i = 0u; i < n; i++) { s += scr[out + i] * scr[out + i]; }
     let nn = sqrt(s);
     if (nn > 0.0) {
-        for (var i = 0u; i < n; i++) { (*out)[i] /= nn; }
+        for (var i = 0u; i < n; i++) { scr[out + i] /= nn; }
     }
 }
 
-fn safe_normalise(out: ptr<function, array<f32, MAXN>>, n: u32) {
+fn safe_normalise(out: u32, n: u32) {
     var s = 0.0;
-    for (var i = 0u; i < n; i++) { s += (*out)[i] * (*out)[i]; }
+    for (var i = 0u; i < n; i++) { s += scr[out + i] * scr[out + i]; }
     let nn = sqrt(s);
-    for (var i = 0u; i < n; i++) {
-        if (nn > 1e-16) { (*out)[i] = (*out)[i] / nn; } else { (*out)[i] = 0.0; }
-    }
+    let keep = nn > 1e-16;
+    for (var i = 0u; i < n; i++) { scr[out + i] = select(0.0, scr[out + i] / nn, keep); }
 }
 
 fn vec_mat(p: vec3<f32>, o: u32) -> vec3<f32> {
@@ -124,15 +150,15 @@ fn quad_root(c2: f32, c1: f32, c0: f32) -> f32 {
     return -1.0;
 }
 
-fn psp_regions(p: vec3<f32>, ro: u32, nr: u32, nch: u32, out: ptr<function, array<f32, MAXN>>) -> bool {
+fn psp_regions(p: vec3<f32>, ro: u32, nr: u32, nch: u32, out: u32) -> bool {
     var r = ro;
     for (var ri = 0u; ri < nr; ri++) {
         let kind = tu(r);
         if (kind == REGION_TRIPLET) {
             let g = triplet(p, r + 4u);
             if (g.w != 0.0) {
-                for (var i = 0u; i < nch; i++) { (*out)[i] = 0.0; }
-                for (var k = 0u; k < 3u; k++) { (*out)[tu(r + 1u + k)] += g[k]; }
+                for (var i = 0u; i < nch; i++) { scr[out + i] = 0.0; }
+                for (var k = 0u; k < 3u; k++) { scr[out + tu(r + 1u + k)] += g[k]; }
                 normalise(out, nch);
                 return true;
             }
@@ -143,15 +169,21 @@ fn psp_regions(p: vec3<f32>, ro: u32, nr: u32, nch: u32, out: ptr<function, arra
             let x = quad_root(dot(tv3(px), p), dot(tv3(px + 3u), p), dot(tv3(px + 6u), p));
             let y = quad_root(dot(tv3(py), p), dot(tv3(py + 3u), p), dot(tv3(py + 6u), p));
             if (x >= 0.0 && y >= 0.0) {
-                let vals = array<f32, 4>((1.0 - x) * (1.0 - y), x * (1.0 - y), x * y, (1.0 - x) * y);
-                var g = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
-                for (var k = 0u; k < 4u; k++) { g[tu(r + 17u + k)] = vals[k]; }
-                var v = vec3<f32>(0.0);
-                for (var k = 0u; k < 4u; k++) { v = v + tv3(r + 5u + 3u * k) * g[k]; }
+                // g[order[k]] = vals[k], without indexing a local array by a per-lane value
+                let vals = vec4<f32>((1.0 - x) * (1.0 - y), x * (1.0 - y), x * y, (1.0 - x) * y);
+                let e = vec4<u32>(0u, 1u, 2u, 3u);
+                let g = vals.x * vec4<f32>(e == vec4<u32>(tu(r + 17u)))
+                    + vals.y * vec4<f32>(e == vec4<u32>(tu(r + 18u)))
+                    + vals.z * vec4<f32>(e == vec4<u32>(tu(r + 19u)))
+                    + vals.w * vec4<f32>(e == vec4<u32>(tu(r + 20u)));
+                let v = tv3(r + 5u) * g.x + tv3(r + 8u) * g.y + tv3(r + 11u) * g.z + tv3(r + 14u) * g.w;
                 if (dot(v, p) > 0.0) {
-                    let gn = sqrt(g[0] * g[0] + g[1] * g[1] + g[2] * g[2] + g[3] * g[3]);
-                    for (var i = 0u; i < nch; i++) { (*out)[i] = 0.0; }
-                    for (var k = 0u; k < 4u; k++) { (*out)[tu(r + 1u + k)] += g[k] / gn; }
+                    let gn = length(g);
+                    for (var i = 0u; i < nch; i++) { scr[out + i] = 0.0; }
+                    scr[out + tu(r + 1u)] += g.x / gn;
+                    scr[out + tu(r + 2u)] += g.y / gn;
+                    scr[out + tu(r + 3u)] += g.z / gn;
+                    scr[out + tu(r + 4u)] += g.w / gn;
                     normalise(out, nch);
                     return true;
                 }
@@ -177,12 +209,12 @@ fn psp_regions(p: vec3<f32>, ro: u32, nr: u32, nch: u32, out: ptr<function, arra
                         s += l * l;
                     }
                     let nn = sqrt(s);
-                    for (var j = 0u; j < nch; j++) { (*out)[j] = 0.0; }
+                    for (var j = 0u; j < nch; j++) { scr[out + j] = 0.0; }
                     for (var k = 0u; k < nv; k++) {
                         var l = c;
                         if (k == a) { l += g.x; }
                         if (k == b) { l += g.y; }
-                        (*out)[tu(chans + k)] += l / nn;
+                        scr[out + tu(chans + k)] += l / nn;
                     }
                     normalise(out, nch);
                     return true;
@@ -194,35 +226,35 @@ fn psp_regions(p: vec3<f32>, ro: u32, nr: u32, nch: u32, out: ptr<function, arra
     return false;
 }
 
-fn psp(p: vec3<f32>, out: ptr<function, array<f32, MAXN>>) -> bool {
+fn psp(p: vec3<f32>, out: u32) -> bool {
     let n = tab_n();
     let kind = tu(H_PSP_KIND);
     let ro = tu(H_REGIONS_OFF);
     let nr = tu(H_NREGIONS);
     if (kind == PSP_MONO) {
-        (*out)[0] = 1.0;
+        scr[out + 0] = 1.0;
         return true;
     }
     if (kind == PSP_FULL) {
         return psp_regions(p, ro, nr, n, out);
     }
     // 0+2+0: pan on 0+5+0 (M+030 M-030 M+000 M+110 M-110), downmix.
-    var pv: array<f32, MAXN>;
-    if (!psp_regions(p, ro, nr, 5u, &pv)) { return false; }
+    let pv = slot(S_PSP);
+    if (!psp_regions(p, ro, nr, 5u, pv)) { return false; }
     let c = sqrt(3.0) / 3.0;
     let s = sqrt(0.5);
-    var l = pv[0] + c * pv[2] + s * pv[3];
-    var r = pv[1] + c * pv[2] + s * pv[4];
+    var l = scr[pv + 0] + c * scr[pv + 2] + s * scr[pv + 3];
+    var r = scr[pv + 1] + c * scr[pv + 2] + s * scr[pv + 4];
     let nn = sqrt(l * l + r * r);
     l /= nn;
     r /= nn;
-    let front = max(max(pv[0], pv[1]), pv[2]);
-    let back = max(pv[3], pv[4]);
+    let front = max(max(scr[pv + 0], scr[pv + 1]), scr[pv + 2]);
+    let back = max(scr[pv + 3], scr[pv + 4]);
     let g = pow(0.5, 0.5 * back / (front + back));
-    (*out)[0] = 0.0;
-    (*out)[1] = 0.0;
-    (*out)[tu(H_STEREO_L)] = l * g;
-    (*out)[tu(H_STEREO_R)] = r * g;
+    scr[out + 0] = 0.0;
+    scr[out + 1] = 0.0;
+    scr[out + tu(H_STEREO_L)] = l * g;
+    scr[out + tu(H_STEREO_R)] = r * g;
     return true;
 }
 
@@ -287,25 +319,31 @@ fn weight_func(position: vec3<f32>, width_deg: f32, height_deg: f32) -> WeightFu
 }
 
 fn weight(wf: WeightFunc, v: vec3<f32>) -> f32 {
+    // One exit, no early returns: the cheap cosine tests decide 1 or 0,
+    // otherwise the angle to the shape's edge does.
     let c0 = clamp(dot(v, wf.b0), -1.0, 1.0);
     let c1 = clamp(dot(v, wf.b1), -1.0, 1.0);
     let c2 = clamp(dot(v, wf.b2), -1.0, 1.0);
     let rho = sqrt(c0 * c0 + c1 * c1);
-    var distance: f32;
-    if (c1 >= rho * wf.cos_circle_pos) {
-        let s = abs(c2);
-        if (s <= wf.sin_in) { return 1.0; }
-        if (s >= wf.sin_out) { return 0.0; }
-        distance = atan2(s, rho) - wf.circle_radius;
-    } else {
-        let c = max(dot(v, wf.c0), dot(v, wf.c1));
-        if (c >= wf.cos_in) { return 1.0; }
-        if (c <= wf.cos_out) { return 0.0; }
-        distance = min(angle_between(v, wf.c0), angle_between(v, wf.c1)) - wf.circle_radius;
+    let flat = c1 >= rho * wf.cos_circle_pos;
+    let s = abs(c2);
+    let c = max(dot(v, wf.c0), dot(v, wf.c1));
+    let inside = select(c >= wf.cos_in, s <= wf.sin_in, flat);
+    let outside = select(c <= wf.cos_out, s >= wf.sin_out, flat);
+    var w = 0.0;
+    if (inside) {
+        w = 1.0;
+    } else if (!outside) {
+        var distance: f32;
+        if (flat) {
+            distance = atan2(s, rho) - wf.circle_radius;
+        } else {
+            distance = min(angle_between(v, wf.c0), angle_between(v, wf.c1)) - wf.circle_radius;
+        }
+        distance = max(distance, 0.0);
+        if (distance < FADE) { w = 1.0 - distance / FADE; }
     }
-    distance = max(distance, 0.0);
-    if (distance >= FADE) { return 0.0; }
-    return 1.0 - distance / FADE;
+    return w;
 }
 
 fn extent_mod(extent: f32, distance: f32) -> f32 {
@@ -314,69 +352,74 @@ fn extent_mod(extent: f32, distance: f32) -> f32 {
     return interp(4.0 * rad2deg(atan2(size, distance)), array<f32, 5>(0.0, extent_1, 360.0, 0.0, 0.0), array<f32, 5>(0.0, extent, 360.0, 0.0, 0.0), 3u);
 }
 
-fn pv_spread(position: vec3<f32>, width: f32, height: f32, out: ptr<function, array<f32, MAXN>>) {
+fn pv_spread(position: vec3<f32>, width: f32, height: f32, out: u32) {
     let n = tab_n();
     let amount_spread = interp(max(width, height), array<f32, 5>(0.0, 10.0, 0.0, 0.0, 0.0), array<f32, 5>(0.0, 1.0, 0.0, 0.0, 0.0), 2u);
     let amount_point = 1.0 - amount_spread;
-    for (var c = 0u; c < n; c++) { (*out)[c] = 0.0; }
+    for (var c = 0u; c < n; c++) { scr[out + c] = 0.0; }
     if (amount_point > 1e-10) {
-        var g: array<f32, MAXN>;
-        psp(position, &g);
-        for (var c = 0u; c < n; c++) { (*out)[c] += amount_point * g[c] * g[c]; }
+        let g = slot(S_SPR_G);
+        psp(position, g);
+        for (var c = 0u; c < n; c++) { scr[out + c] += amount_point * scr[g + c] * scr[g + c]; }
     }
     if (amount_spread > 1e-10) {
         let wf = weight_func(position, max(width, 5.0), max(height, 5.0));
-        var total: array<f32, MAXN>;
+        let total = slot(S_SPR_TOT);
+        for (var c = 0u; c < n; c++) { scr[total + c] = 0.0; }
         let np = tu(H_GRID_N);
         let po = tu(H_GRID_PTS_OFF);
         let go = tu(H_GRID_GAINS_OFF);
         for (var i = 0u; i < np; i++) {
             let w = weight(wf, tv3(po + 3u * i));
             if (w != 0.0) {
-                for (var c = 0u; c < n; c++) { total[c] += w * tf(go + i * n + c); }
+                for (var c = 0u; c < n; c++) { scr[total + c] += w * tf(go + i * n + c); }
             }
         }
         var s = 0.0;
-        for (var c = 0u; c < n; c++) { s += total[c] * total[c]; }
+        for (var c = 0u; c < n; c++) { s += scr[total + c] * scr[total + c]; }
         let nn = sqrt(s);
         for (var c = 0u; c < n; c++) {
-            let t = total[c] / nn;
-            (*out)[c] += amount_spread * t * t;
+            let t = scr[total + c] / nn;
+            scr[out + c] += amount_spread * t * t;
         }
     }
-    for (var c = 0u; c < n; c++) { (*out)[c] = sqrt((*out)[c]); }
+    for (var c = 0u; c < n; c++) { scr[out + c] = sqrt(scr[out + c]); }
 }
 
-fn polar_extent(position: vec3<f32>, width: f32, height: f32, depth: f32, out: ptr<function, array<f32, MAXN>>) {
+fn polar_extent(position: vec3<f32>, width: f32, height: f32, depth: f32, out: u32) {
+    // one pv_spread call site: depth ≠ 0 averages the powers at two distances
     let n = tab_n();
     let distance = length(position);
+    let a = slot(S_EXT_A);
+    var nd = 1u;
+    var d = distance;
     if (depth != 0.0) {
-        let d0 = max(distance + depth / 2.0, 0.0);
-        let d1 = max(distance - depth / 2.0, 0.0);
-        var a: array<f32, MAXN>;
-        var b: array<f32, MAXN>;
-        pv_spread(position, extent_mod(width, d0), extent_mod(height, d0), &a);
-        pv_spread(position, extent_mod(width, d1), extent_mod(height, d1), &b);
-        for (var c = 0u; c < n; c++) { (*out)[c] = sqrt((a[c] * a[c] + b[c] * b[c]) / 2.0); }
-    } else {
-        pv_spread(position, extent_mod(width, distance), extent_mod(height, distance), out);
+        nd = 2u;
+        d = max(distance + depth / 2.0, 0.0);
     }
+    for (var c = 0u; c < n; c++) { scr[out + c] = 0.0; }
+    for (var k = 0u; k < nd; k++) {
+        pv_spread(position, extent_mod(width, d), extent_mod(height, d), a);
+        for (var c = 0u; c < n; c++) { scr[out + c] += scr[a + c] * scr[a + c]; }
+        d = max(distance - depth / 2.0, 0.0);
+    }
+    for (var c = 0u; c < n; c++) { scr[out + c] = sqrt(scr[out + c] / f32(nd)); }
 }
 
 // ---- allocentric, over the speakers not in `ex`
 
 fn balance(lo: f32, hi: f32, v: f32) -> vec2<f32> {
-    if (lo == hi) { return vec2<f32>(1.0, 1.0); }
-    if (v <= lo) { return vec2<f32>(0.0, 1.0); }
-    if (v >= hi) { return vec2<f32>(1.0, 0.0); }
-    let a = (v - lo) / (hi - lo) * (PI / 2.0);
-    return vec2<f32>(cos(a), sin(a));
+    let a = clamp((v - lo) / (hi - lo), 0.0, 1.0) * (PI / 2.0);
+    var r = vec2<f32>(cos(a), sin(a));
+    if (v <= lo) { r = vec2<f32>(0.0, 1.0); }
+    if (v >= hi) { r = vec2<f32>(1.0, 0.0); }
+    if (lo == hi) { r = vec2<f32>(1.0, 1.0); }
+    return r;
 }
 
 fn allo_member(i: u32, ex: vec2<u32>, level: u32, y: f32, z: f32) -> bool {
-    if (is_ex(ex, i)) { return false; }
     let p = tv3(tu(H_ALLO_POS_OFF) + 3u * i);
-    return (level < 1u || p.z == z) && (level < 2u || p.y == y);
+    return !is_ex(ex, i) && (level < 1u || p.z == z) && (level < 2u || p.y == y);
 }
 
 fn allo_bracket(ex: vec2<u32>, level: u32, y: f32, z: f32, axis: u32, v: f32) -> vec2<f32> {
@@ -409,10 +452,10 @@ fn allo_bracket(ex: vec2<u32>, level: u32, y: f32, z: f32, axis: u32, v: f32) ->
     return r;
 }
 
-fn allo_point(p: vec3<f32>, ex: vec2<u32>, out: ptr<function, array<f32, MAXN>>) {
+fn allo_point(p: vec3<f32>, ex: vec2<u32>, out: u32) {
     let n = tab_n();
     let po = tu(H_ALLO_POS_OFF);
-    for (var i = 0u; i < n; i++) { (*out)[i] = 0.0; }
+    for (var i = 0u; i < n; i++) { scr[out + i] = 0.0; }
     let zb = allo_bracket(ex, 0u, 0.0, 0.0, 2u, p.z);
     let zg = balance(zb.x, zb.y, p.z);
     for (var zi = 0u; zi < 2u; zi++) {
@@ -426,7 +469,7 @@ fn allo_point(p: vec3<f32>, ex: vec2<u32>, out: ptr<function, array<f32, MAXN>>)
             for (var xi = 0u; xi < 2u; xi++) {
                 for (var i = 0u; i < n; i++) {
                     if (allo_member(i, ex, 2u, yv, zv) && tf(po + 3u * i) == xb[xi]) {
-                        (*out)[i] = zg[zi] * yg[yi] * xg[xi];
+                        scr[out + i] = zg[zi] * yg[yi] * xg[xi];
                     }
                 }
             }
@@ -457,15 +500,23 @@ fn g_point_axis(c: u32, axis: u32, v: f32, ex: vec2<u32>) -> f32 {
         }
     }
     let pos = pc[axis];
-    if (!has_lo && !has_hi) { return 0.0; }
-    if (!has_lo) { return select(0.0, 1.0, pos == hi); }
-    if (!has_hi) { return select(0.0, 1.0, pos == lo); }
-    if (lo <= pos && pos <= hi) {
-        if (lo == hi) { return 1.0; }
-        if (lo == pos) { return cos((v - lo) / (hi - lo) * (PI / 2.0)); }
-        return sin((v - lo) / (hi - lo) * (PI / 2.0));
+    var g = 0.0;
+    if (has_lo && has_hi) {
+        if (lo <= pos && pos <= hi) {
+            if (lo == hi) {
+                g = 1.0;
+            } else if (lo == pos) {
+                g = cos((v - lo) / (hi - lo) * (PI / 2.0));
+            } else {
+                g = sin((v - lo) / (hi - lo) * (PI / 2.0));
+            }
+        }
+    } else if (has_hi) {
+        g = select(0.0, 1.0, pos == hi);
+    } else if (has_lo) {
+        g = select(0.0, 1.0, pos == lo);
     }
-    return 0.0;
+    return g;
 }
 
 fn scale_size(v: f32) -> f32 {
@@ -473,20 +524,17 @@ fn scale_size(v: f32) -> f32 {
 }
 
 fn pow_pos(x: f32, p: f32) -> f32 {
-    if (x <= 0.0) { return 0.0; }
-    return pow(x, p);
+    return select(0.0, pow(max(x, 1e-38), p), x > 0.0);
 }
 
 fn h_size(d_bound: f32, s: f32) -> f32 {
-    if (d_bound >= 2.0 * s && d_bound >= 0.4) {
-        let nn = max(2.0 * s, 0.4);
-        return pow_pos(nn * nn * nn / (0.16 * 2.0 * s), 1.0 / 3.0);
-    }
+    let nn = max(2.0 * s, 0.4);
     let a = d_bound / 0.4;
-    return pow_pos(d_bound / 2.0 * (a * a), 1.0 / 3.0);
+    let inner = select(d_bound / 2.0 * (a * a), nn * nn * nn / (0.16 * 2.0 * s), d_bound >= 2.0 * s && d_bound >= 0.4);
+    return pow_pos(inner, 1.0 / 3.0);
 }
 
-fn allo_extent(position: vec3<f32>, size_x: f32, size_y: f32, size_z: f32, ex: vec2<u32>, out: ptr<function, array<f32, MAXN>>) {
+fn allo_extent(position: vec3<f32>, size_x: f32, size_y: f32, size_z: f32, ex: vec2<u32>, out: u32) {
     let n = tab_n();
     let po = tu(H_ALLO_POS_OFF);
     var first = 0xffffffffu;
@@ -497,20 +545,21 @@ fn allo_extent(position: vec3<f32>, size_x: f32, size_y: f32, size_z: f32, ex: v
     var same_yz = true;
     var same_z = true;
     for (var i = 0u; i < n; i++) {
-        if (is_ex(ex, i)) { continue; }
-        let p = tv3(po + 3u * i);
-        if (first == 0xffffffffu) { first = i; }
-        let f0 = tv3(po + 3u * first);
-        vx = vx || p.x != f0.x;
-        vy = vy || p.y != f0.y;
-        vz = vz || p.z != f0.z;
-        same_yz = same_yz && p.y == f0.y && p.z == f0.z;
-        same_z = same_z && p.z == f0.z;
-        var seen = false;
-        for (var j = 0u; j < i; j++) {
-            if (!is_ex(ex, j) && tf(po + 3u * j + 2u) == p.z) { seen = true; }
+        if (!(is_ex(ex, i))) {
+            let p = tv3(po + 3u * i);
+            if (first == 0xffffffffu) { first = i; }
+            let f0 = tv3(po + 3u * first);
+            vx = vx || p.x != f0.x;
+            vy = vy || p.y != f0.y;
+            vz = vz || p.z != f0.z;
+            same_yz = same_yz && p.y == f0.y && p.z == f0.z;
+            same_z = same_z && p.z == f0.z;
+            var seen = false;
+            for (var j = 0u; j < i; j++) {
+                if (!is_ex(ex, j) && tf(po + 3u * j + 2u) == p.z) { seen = true; }
+            }
+            if (!seen) { nz_distinct += 1u; }
         }
-        if (!seen) { nz_distinct += 1u; }
     }
     let full_z = nz_distinct >= 3u;
     let dim = u32(vx) + u32(vy) + u32(vz);
@@ -554,63 +603,87 @@ fn allo_extent(position: vec3<f32>, size_x: f32, size_y: f32, size_z: f32, ex: v
     } else {
         mu = h_size(d_bound, sx) * h_size(d_bound, sy) * h_size(d_bound, sz);
     }
-    var wx: array<f32, 40>;
-    var wy: array<f32, 40>;
-    var wz: array<f32, 40>;
+    let wx = slot(S_W);
+    let wy = wx + 40u;
+    let wz = wx + 80u;
     for (var i = 0u; i < nx; i++) {
         let v = tf(lin40 + i);
         let tx = 1.5 * (v - xo) / (2.0 * sx);
-        wx[i] = pow(10.0, -min(tx * tx * tx * tx, 6.5));
+        scr[wx + i] = pow(10.0, -min(tx * tx * tx * tx, 6.5));
         let ty = 1.5 * (v - yo) / (2.0 * sy);
-        wy[i] = pow(10.0, -min(ty * ty * ty * ty, 6.5));
+        scr[wy + i] = pow(10.0, -min(ty * ty * ty * ty, 6.5));
     }
     for (var i = 0u; i < nz; i++) {
         let v = tf(zgrid + i);
         let tz = 1.5 * (v - zo) / sz;
-        wz[i] = pow(10.0, -min(tz * tz * tz * tz, 6.5)) * cos(v * PI * (3.0 / 7.0));
+        scr[wz + i] = pow(10.0, -min(tz * tz * tz * tz, 6.5)) * cos(v * PI * (3.0 / 7.0));
     }
-    var g_inside: array<f32, MAXN>;
-    var g_size: array<f32, MAXN>;
-    var fx: array<f32, MAXN>;
-    var fy: array<f32, MAXN>;
-    var fz: array<f32, MAXN>;
+    let g_inside = slot(S_GIN);
+    let g_size = slot(S_GSZ);
+    let fx = slot(S_FX);
+    let fy = slot(S_FY);
+    let fz = slot(S_FZ);
+    for (var c = 0u; c < n; c++) {
+        scr[g_inside + c] = 0.0;
+        scr[g_size + c] = 0.0;
+        scr[fx + c] = 0.0;
+        scr[fy + c] = 0.0;
+        scr[fz + c] = 0.0;
+    }
     let lim = 3.162277660168379e-7;
     for (var c = 0u; c < n; c++) {
-        if (is_ex(ex, c)) { continue; }
-        var sxs = 0.0;
-        var sys = 0.0;
-        for (var i = 0u; i < nx; i++) {
-            let v = tf(lin40 + i);
-            sxs += pow_pos(g_point_axis(c, 0u, v, ex) * wx[i], p);
-            sys += pow_pos(g_point_axis(c, 1u, v, ex) * wy[i], p);
+        if (!(is_ex(ex, c))) {
+            var sxs = 0.0;
+            var sys = 0.0;
+            for (var i = 0u; i < nx; i++) {
+                let v = tf(lin40 + i);
+                sxs += pow_pos(g_point_axis(c, 0u, v, ex) * scr[wx + i], p);
+                sys += pow_pos(g_point_axis(c, 1u, v, ex) * scr[wy + i], p);
+            }
+            var szs = 0.0;
+            for (var i = 0u; i < nz; i++) {
+                szs += pow_pos(g_point_axis(c, 2u, tf(zgrid + i), ex) * scr[wz + i], p);
+            }
+            scr[fx + c] = select(sxs, 0.0, sxs < lim);
+            scr[fy + c] = select(sys, 0.0, sys < lim);
+            scr[fz + c] = select(szs, 0.0, szs < lim);
+            scr[g_inside + c] = scr[fx + c] * scr[fy + c] * scr[fz + c];
         }
-        var szs = 0.0;
-        for (var i = 0u; i < nz; i++) {
-            szs += pow_pos(g_point_axis(c, 2u, tf(zgrid + i), ex) * wz[i], p);
-        }
-        fx[c] = select(sxs, 0.0, sxs < lim);
-        fy[c] = select(sys, 0.0, sys < lim);
-        fz[c] = select(szs, 0.0, szs < lim);
-        g_inside[c] = fx[c] * fy[c] * fz[c];
     }
-    safe_normalise(&g_inside, n);
+    safe_normalise(g_inside, n);
+    // the boundary terms, one axis per loop (one loop with all six calls
+    // miscompiled on lavapipe 22.3: every later loop ran one iteration)
+    let bx = slot(S_EXT_A);
+    let by = slot(S_EXT_B);
+    let bz = slot(S_ACC);
     for (var c = 0u; c < n; c++) {
-        if (is_ex(ex, c)) { continue; }
-        let b_floor = pow_pos(g_point_axis(c, 2u, tf(zgrid), ex) * wz[0], p);
-        let b_ceil = pow_pos(g_point_axis(c, 2u, tf(zgrid + nz - 1u), ex) * wz[nz - 1u], p);
-        let b_left = pow_pos(g_point_axis(c, 0u, tf(lin40), ex) * wx[0], p);
-        let b_right = pow_pos(g_point_axis(c, 0u, tf(lin40 + nx - 1u), ex) * wx[nx - 1u], p);
-        let b_front = pow_pos(g_point_axis(c, 1u, tf(lin40), ex) * wy[0], p);
-        let b_back = pow_pos(g_point_axis(c, 1u, tf(lin40 + nx - 1u), ex) * wy[nx - 1u], p);
-        let g_bound = b_left * fy[c] * fz[c]
-            + b_right * fy[c] * fz[c]
-            + fx[c] * b_front * fz[c]
-            + fx[c] * b_back * fz[c]
-            + fx[c] * fy[c] * b_ceil
-            + fx[c] * fy[c] * b_floor;
-        g_size[c] = pow_pos(g_bound + mu * g_inside[c], 1.0 / p);
+        scr[bx + c] = 0.0;
+        if (!is_ex(ex, c)) {
+            scr[bx + c] = pow_pos(g_point_axis(c, 0u, tf(lin40), ex) * scr[wx + 0u], p)
+                + pow_pos(g_point_axis(c, 0u, tf(lin40 + nx - 1u), ex) * scr[wx + nx - 1u], p);
+        }
     }
-    safe_normalise(&g_size, n);
+    for (var c = 0u; c < n; c++) {
+        scr[by + c] = 0.0;
+        if (!is_ex(ex, c)) {
+            scr[by + c] = pow_pos(g_point_axis(c, 1u, tf(lin40), ex) * scr[wy + 0u], p)
+                + pow_pos(g_point_axis(c, 1u, tf(lin40 + nx - 1u), ex) * scr[wy + nx - 1u], p);
+        }
+    }
+    for (var c = 0u; c < n; c++) {
+        scr[bz + c] = 0.0;
+        if (!is_ex(ex, c)) {
+            scr[bz + c] = pow_pos(g_point_axis(c, 2u, tf(zgrid), ex) * scr[wz + 0u], p)
+                + pow_pos(g_point_axis(c, 2u, tf(zgrid + nz - 1u), ex) * scr[wz + nz - 1u], p);
+        }
+    }
+    for (var c = 0u; c < n; c++) {
+        let g_bound = scr[bx + c] * scr[fy + c] * scr[fz + c]
+            + scr[fx + c] * scr[by + c] * scr[fz + c]
+            + scr[fx + c] * scr[fy + c] * scr[bz + c];
+        scr[g_size + c] = select(0.0, pow_pos(g_bound + mu * scr[g_inside + c], 1.0 / p), !is_ex(ex, c));
+    }
+    safe_normalise(g_size, n);
     let s_fade = 0.2;
     var alpha = 0.0;
     var beta = 1.0;
@@ -619,12 +692,12 @@ fn allo_extent(position: vec3<f32>, size_x: f32, size_y: f32, size_z: f32, ex: v
         beta = sin(s_eff * PI / (s_fade * 2.0));
     }
     for (var c = 0u; c < n; c++) {
-        if (is_ex(ex, c)) {
-            (*out)[c] = 0.0;
-            continue;
+        var o = 0.0;
+        if (!is_ex(ex, c)) {
+            let gp = g_point_axis(c, 0u, xo, ex) * g_point_axis(c, 1u, yo, ex) * g_point_axis(c, 2u, zo, ex);
+            o = alpha * gp + beta * scr[g_size + c];
         }
-        let gp = g_point_axis(c, 0u, xo, ex) * g_point_axis(c, 1u, yo, ex) * g_point_axis(c, 2u, zo, ex);
-        (*out)[c] = alpha * gp + beta * g_size[c];
+        scr[out + c] = o;
     }
     safe_normalise(out, n);
 }
@@ -649,17 +722,19 @@ fn channel_lock(position: vec3<f32>, has_maxd: bool, maxd: f32, ex: vec2<u32>, a
     var found = false;
     for (var i = 0u; i < n; i++) {
         let d = position - tv3(po + 3u * i);
-        if (is_ex(ex, i) || (has_maxd && length(d) >= maxd + tol)) { continue; }
-        found = true;
-        mn = min(mn, lock_distance(d, allo));
+        if (!(is_ex(ex, i) || (has_maxd && length(d) >= maxd + tol))) {
+            found = true;
+            mn = min(mn, lock_distance(d, allo));
+        }
     }
     if (!found) { return position; }
     var best = 0xffffffffu;
     for (var i = 0u; i < n; i++) {
         let d = position - tv3(po + 3u * i);
-        if (is_ex(ex, i) || (has_maxd && length(d) >= maxd + tol)) { continue; }
-        let w = lock_distance(d, allo);
-        if (w < mn + tol && (best == 0xffffffffu || tu(pr + i) < tu(pr + best))) { best = i; }
+        if (!(is_ex(ex, i) || (has_maxd && length(d) >= maxd + tol))) {
+            let w = lock_distance(d, allo);
+            if (w < mn + tol && (best == 0xffffffffu || tu(pr + i) < tu(pr + best))) { best = i; }
+        }
     }
     return tv3(po + 3u * best);
 }
@@ -688,17 +763,18 @@ fn zone_excluded(zo: u32, nz: u32) -> vec2<u32> {
     return m;
 }
 
-fn zone_apply(g: ptr<function, array<f32, MAXN>>, ex: vec2<u32>) {
+fn zone_apply(g: u32, ex: vec2<u32>) {
     let n = tab_n();
     var count = 0u;
     for (var i = 0u; i < n; i++) {
         if (is_ex(ex, i)) { count += 1u; }
     }
     if (count == 0u || count == n) { return; }
-    var acc: array<f32, MAXN>;
+    let acc = slot(S_ACC);
+    for (var j = 0u; j < n; j++) { scr[acc + j] = 0.0; }
     let go = tu(H_ZONE_GROUPS_OFF);
     for (var i = 0u; i < n; i++) {
-        let gi2 = (*g)[i] * (*g)[i];
+        let gi2 = scr[g + i] * scr[g + i];
         var k0 = tu(go + i);
         let ng = tu(k0);
         k0 += 1u;
@@ -712,14 +788,14 @@ fn zone_apply(g: ptr<function, array<f32, MAXN>>, ex: vec2<u32>) {
                 let c = 1.0 / f32(remaining);
                 for (var k = 0u; k < len; k++) {
                     let j = tu(k0 + 1u + k);
-                    if (!is_ex(ex, j)) { acc[j] += gi2 * c; }
+                    if (!is_ex(ex, j)) { scr[acc + j] += gi2 * c; }
                 }
                 break;
             }
             k0 += 1u + len;
         }
     }
-    for (var j = 0u; j < n; j++) { (*g)[j] = sqrt(acc[j]); }
+    for (var j = 0u; j < n; j++) { scr[g + j] = sqrt(scr[acc + j]); }
 }
 
 fn widen_exclusion(ex: vec2<u32>) -> vec2<u32> {
@@ -760,6 +836,8 @@ fn is_nan_f(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f80000
 @compute @workgroup_size(64)
 fn gains_main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let r = gid.x;
+    salt = r * params.lane_salt;
+    sbase = r * SCR_SLOTS * MAXN;
     if (r >= params.n_records) { return; }
     let rb = r * REC_WORDS;
     let n = tab_n();
@@ -817,72 +895,77 @@ fn gains_main(@builtin(global_invocation_id) gid: vec3<u32>) {
     // divergence
     let div = (flags & F_DIVERGENCE) != 0u;
     var ndiv = 1u;
-    var div_gains = array<f32, 3>(1.0, 0.0, 0.0);
+    var div_gain_c = 1.0; // diverged sources: left, centre, right
+    var div_gain_lr = 0.0;
     if (div) {
         ndiv = 3u;
         let value = rf(rb + R_DIV_VALUE);
-        let g_lr = value / (value + 1.0);
-        let g_c = (1.0 - value) / (value + 1.0);
-        div_gains = array<f32, 3>(g_lr, g_c, g_lr);
+        div_gain_lr = value / (value + 1.0);
+        div_gain_c = (1.0 - value) / (value + 1.0);
     }
 
-    var g: array<f32, MAXN>;
-    var pv: array<f32, MAXN>;
+    let g = slot(S_G);
+    let pv = slot(S_PV);
+    for (var i = 0u; i < n; i++) { scr[g + i] = 0.0; }
     let nz = recs[rb + R_NZONES];
     let zo = recs[rb + R_ZONES_OFF];
     let has_maxd = (flags & F_CL_MAXD) != 0u;
-    var dpos = array<vec3<f32>, 3>(position, position, position);
+    // diverged positions: left (dl), centre (position), right (dr); k = 0 is the centre
+    var dl = position;
+    var dr = position;
     if (cartesian) {
         let ex = widen_exclusion(zone_excluded(zo, nz));
         if ((flags & F_CHANNEL_LOCK) != 0u) {
             position = channel_lock(position, has_maxd, rf(rb + R_CL_MAXD), ex, true);
         }
-        dpos = array<vec3<f32>, 3>(position, position, position);
+        var dc = position;
         if (div) {
             let pr = rf(rb + R_DIV_POSR);
-            dpos[0] = clamp(vec3<f32>(position.x + pr, position.y, position.z), vec3<f32>(-1.0), vec3<f32>(1.0));
-            dpos[1] = clamp(position, vec3<f32>(-1.0), vec3<f32>(1.0));
-            dpos[2] = clamp(vec3<f32>(position.x - pr, position.y, position.z), vec3<f32>(-1.0), vec3<f32>(1.0));
+            dl = clamp(vec3<f32>(position.x + pr, position.y, position.z), vec3<f32>(-1.0), vec3<f32>(1.0));
+            dc = clamp(position, vec3<f32>(-1.0), vec3<f32>(1.0));
+            dr = clamp(vec3<f32>(position.x - pr, position.y, position.z), vec3<f32>(-1.0), vec3<f32>(1.0));
         }
         for (var k = 0u; k < ndiv; k++) {
+            let p = select(select(dr, dl, k == 1u), dc, k == 0u);
+            let dg = select(div_gain_lr, div_gain_c, k == 0u);
             if (width == 0.0 && height == 0.0 && depth == 0.0) {
-                allo_point(dpos[k], ex, &pv);
+                allo_point(p, ex, pv);
             } else {
-                allo_extent(dpos[k], width, height, depth, ex, &pv);
+                allo_extent(p, width, height, depth, ex, pv);
             }
-            for (var i = 0u; i < n; i++) { g[i] += div_gains[k] * pv[i] * pv[i]; }
+            for (var i = 0u; i < n; i++) { scr[g + i] += dg * scr[pv + i] * scr[pv + i]; }
         }
-        for (var i = 0u; i < n; i++) { g[i] = sqrt(g[i]); }
+        for (var i = 0u; i < n; i++) { scr[g + i] = sqrt(scr[g + i]); }
     } else {
         if ((flags & F_CHANNEL_LOCK) != 0u) {
             position = channel_lock(position, has_maxd, rf(rb + R_CL_MAXD), vec2<u32>(0u, 0u), false);
         }
-        dpos = array<vec3<f32>, 3>(position, position, position);
         if (div) {
             let azr = rf(rb + R_DIV_AZR);
             let distance = length(position);
             let pl = cart(azr, 0.0, distance);
             let pr = cart(-azr, 0.0, distance);
             let l = local_cs(azimuth(position), elevation(position));
-            // p' = M^T-rows: x·l.x + y·l.y + z·l.z
-            dpos[0] = l.x * pl.x + l.y * pl.y + l.z * pl.z;
-            dpos[2] = l.x * pr.x + l.y * pr.y + l.z * pr.z;
+            // p' = M^T p: x·l.x + y·l.y + z·l.z
+            dl = l.x * pl.x + l.y * pl.y + l.z * pl.z;
+            dr = l.x * pr.x + l.y * pr.y + l.z * pr.z;
         }
         let no_size = width == 0.0 && height == 0.0 && depth == 0.0;
         let needs_extent = !no_size || abs(length(position) - 1.0) > DIST_TOL;
         for (var k = 0u; k < ndiv; k++) {
-            let p = dpos[k];
+            let p = select(select(dr, dl, k == 1u), position, k == 0u);
+            let dg = select(div_gain_lr, div_gain_c, k == 0u);
             if (!needs_extent || (no_size && abs(length(p) - 1.0) <= DIST_TOL)) {
-                for (var i = 0u; i < n; i++) { pv[i] = 0.0; }
-                psp(p, &pv);
+                for (var i = 0u; i < n; i++) { scr[pv + i] = 0.0; }
+                psp(p, pv);
             } else {
-                polar_extent(p, width, height, depth, &pv);
+                polar_extent(p, width, height, depth, pv);
             }
-            for (var i = 0u; i < n; i++) { g[i] += div_gains[k] * pv[i] * pv[i]; }
+            for (var i = 0u; i < n; i++) { scr[g + i] += dg * scr[pv + i] * scr[pv + i]; }
         }
-        for (var i = 0u; i < n; i++) { g[i] = sqrt(g[i]); }
+        for (var i = 0u; i < n; i++) { scr[g + i] = sqrt(scr[g + i]); }
         if (nz > 0u) {
-            zone_apply(&g, zone_excluded(zo, nz));
+            zone_apply(g, zone_excluded(zo, nz));
         }
     }
 
@@ -899,7 +982,7 @@ fn gains_main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let oi = tu(H_OUT_INDEX_OFF);
     for (var k = 0u; k < n; k++) {
-        var gk = g[k];
+        var gk = scr[g + k];
         if (is_nan_f(gk)) { gk = 0.0; }
         gk = gk * bg;
         let o = tu(oi + k);

@@ -83,12 +83,12 @@ pub fn run(a: Args) -> CliResult {
             gpu_answers(g, &batch)?
         } else {
             batch
-            .par_iter()
-            .map_init(
-                || objects.as_ref().map(|g| g.scratch()),
-                |scratch, line| answer(line, objects.as_ref(), speakers.as_ref(), scratch.as_mut()),
-            )
-            .collect()
+                .par_iter()
+                .map_init(
+                    || objects.as_ref().map(|g| g.scratch()),
+                    |scratch, line| answer(line, objects.as_ref(), speakers.as_ref(), scratch.as_mut()),
+                )
+                .collect()
         };
         for v in &answers {
             if v.get("error").is_some() {

@@ -69,6 +69,7 @@ struct Work {
     ds_slots: Vec<u32>,
     ds_gains: Vec<f32>,
     any_diffuse: bool,
+    scratch: Vec<u32>,
 }
 
 /// Slots of the gains buffer: a free list; slots released during a chunk
@@ -92,11 +93,19 @@ pub struct GpuEngine {
     n: usize,
     stride: usize,
     ds_panner: DirectSpeakersPanner,
+    /// For the blocks the GPU does not compute (see `gains::on_gpu`).
+    gc: GainCalc,
+    gc_scratch: crate::panning::Scratch,
+    allocentric: bool,
+    scratch64b: Vec<f64>,
     ref_edges: Option<PolarEdges>,
+    reference_screen: crate::adm::elements::Screen,
     rate: u32,
     tracks: usize,
     states: Vec<ItemState>,
     slots: Slots,
+    /// The slot padding records of the gains dispatch write to.
+    dummy_slot: u32,
     work: Work,
     scratch64: Vec<f64>,
 
@@ -108,6 +117,7 @@ pub struct GpuEngine {
     mix_params: wgpu::Buffer,
     tab: wgpu::Buffer,
     recs: wgpu::Buffer,
+    scratch: wgpu::Buffer,
     gslots: wgpu::Buffer,
     pieces: wgpu::Buffer,
     input: wgpu::Buffer,
@@ -136,6 +146,7 @@ impl GpuEngine {
     pub fn new(ctx: Arc<GpuContext>, layout: &Layout, scene: &Scene) -> Result<Self, RenderError> {
         let gc = GainCalc::new(layout)?;
         let flat = FlatLayout::new(layout, &gc)?;
+        let _ = gc.polar_extent();
         let n = layout.speakers.len();
         let stride = n.max(1).next_multiple_of(SPEAKERS_PER_INVOCATION);
         let tracks = scene.tracks as usize;
@@ -164,7 +175,13 @@ impl GpuEngine {
             "gains",
             gains::SOURCE,
             "gains_main",
-            &[B::Uniform, ro, ro, B::Storage { read_only: false }],
+            &[
+                B::Uniform,
+                ro,
+                ro,
+                B::Storage { read_only: false },
+                B::Storage { read_only: false },
+            ],
         );
         let (mix_pipe, mix_bgl) = ctx.pipeline(
             "mix",
@@ -201,7 +218,8 @@ impl GpuEngine {
             usage: U::MAP_WRITE | U::COPY_SRC,
             mapped_at_creation: true,
         });
-        let gains_bg = ctx.bind_group("gains", &gains_bgl, &[&gains_params, &tab, &recs, &gslots]);
+        let scratch = ctx.buffer("gains scratch", gains::scratch_bytes(items + 64), U::STORAGE);
+        let gains_bg = ctx.bind_group("gains", &gains_bgl, &[&gains_params, &tab, &recs, &gslots, &scratch]);
         let mix_bg = ctx.bind_group("mix", &mix_bgl, &[&mix_params, &pieces, &gslots, &input, &acc]);
         let states = scene
             .items
@@ -219,17 +237,23 @@ impl GpuEngine {
             n,
             stride,
             ds_panner: DirectSpeakersPanner::new(layout)?,
+            gc_scratch: gc.scratch(),
+            gc,
+            allocentric: layout.has_allocentric(),
+            scratch64b: vec![0.0; n],
             ref_edges: gains::reference_edges(&ObjectContext {
                 reference_screen: scene.reference_screen,
             }),
+            reference_screen: scene.reference_screen,
             rate: scene.sample_rate,
             tracks,
             states,
             slots: Slots {
-                free: (0..slot_cap).rev().collect(),
+                free: (0..slot_cap - 1).rev().collect(),
                 pending: Vec::new(),
                 capacity: slot_cap,
             },
+            dummy_slot: slot_cap - 1,
             work: Work::default(),
             scratch64: vec![0.0; n],
             gains_pipe,
@@ -240,6 +264,7 @@ impl GpuEngine {
             mix_params,
             tab,
             recs,
+            scratch,
             gslots,
             pieces,
             input,
@@ -273,7 +298,7 @@ impl GpuEngine {
         self.gains_bg = c.bind_group(
             "gains",
             &self.gains_bgl,
-            &[&self.gains_params, &self.tab, &self.recs, &self.gslots],
+            &[&self.gains_params, &self.tab, &self.recs, &self.gslots, &self.scratch],
         );
         self.mix_bg = c.bind_group(
             "mix",
@@ -318,6 +343,31 @@ impl GpuEngine {
         let bi = st.next;
         st.next += 1;
         let (span, has_diffuse) = match &item.kind {
+            ItemKind::Object { blocks } if !gains::on_gpu(&blocks[bi].block, self.allocentric) => {
+                let b = &blocks[bi];
+                let ctx = ObjectContext {
+                    reference_screen: self.reference_screen,
+                };
+                self.gc.calc(
+                    &b.block,
+                    &ctx,
+                    &mut self.gc_scratch,
+                    &mut self.scratch64,
+                    &mut self.scratch64b,
+                );
+                let w = &mut self.work;
+                w.ds_slots.push(slot);
+                let base = w.ds_gains.len();
+                w.ds_gains.resize(base + 2 * self.stride, 0.0);
+                for o in 0..self.n {
+                    w.ds_gains[base + o] = (self.scratch64[o] * item.gain) as f32;
+                    w.ds_gains[base + self.stride + o] = (self.scratch64b[o] * item.gain) as f32;
+                }
+                (
+                    BlockSpan::new(b.start, b.ramp_end, b.end, self.rate),
+                    b.block.diffuse > 0.0,
+                )
+            }
             ItemKind::Object { blocks } => {
                 let b = &blocks[bi];
                 let w = &mut self.work;
@@ -437,10 +487,15 @@ impl GpuEngine {
     }
 
     /// Make room for this chunk's records and pieces.
-    fn reserve(&mut self) {
+    fn reserve(&mut self, dispatched: usize) {
         use wgpu::BufferUsages as U;
         let mut rebuild = false;
-        let rec_bytes = ((self.work.records.len() + self.work.zones.len()) * 4) as u64;
+        let scratch = gains::scratch_bytes(dispatched);
+        if scratch > self.scratch.size() {
+            self.scratch = self.ctx.buffer("gains scratch", scratch * 2, U::STORAGE);
+            rebuild = true;
+        }
+        let rec_bytes = (self.work.records.len() * 4) as u64;
         if rec_bytes > self.recs.size() {
             self.recs = self
                 .ctx
@@ -494,15 +549,24 @@ impl GpuEngine {
 
     /// Steps 2–3 of a chunk: upload, dispatch, read back.
     fn run_gpu(&mut self, input: &[Vec<f32>]) -> Result<bool, GpuError> {
-        self.reserve();
-        let n_rec = self.work.n_records;
+        let mut n_rec = self.work.n_records;
+        if n_rec > 0 {
+            n_rec = gains::finish_records(
+                &mut self.work.records,
+                n_rec,
+                &self.work.zones,
+                &mut self.work.scratch,
+                self.dummy_slot,
+            );
+        }
+        self.reserve(n_rec);
         let q = &self.ctx.queue;
         if n_rec > 0 {
-            gains::finish_records(&mut self.work.records, n_rec, &self.work.zones);
             let p = GainsParams {
                 n_records: n_rec as u32,
                 stride: self.stride as u32,
-                _pad: [0; 2],
+                lane_salt: 0,
+                _pad: 0,
             };
             q.write_buffer(&self.gains_params, 0, bytemuck::bytes_of(&p));
             q.write_buffer(&self.recs, 0, bytemuck::cast_slice(&self.work.records));

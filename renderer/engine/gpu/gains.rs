@@ -39,6 +39,14 @@ pub const REC_WORDS: usize = 24;
 pub const ZONE_WORDS: usize = 7;
 /// Workgroup size of the gains kernel.
 pub const WORKGROUP: u32 = 64;
+/// Scratch floats per invocation (`SCR_SLOTS × MAXN` in gains.wgsl): the
+/// kernel keeps its per-block arrays in a storage buffer (see gains.wgsl).
+pub const SCRATCH_FLOATS: usize = 15 * MAX_SPEAKERS;
+
+/// Bytes of scratch for a dispatch of `records` (whole workgroups).
+pub fn scratch_bytes(records: usize) -> u64 {
+    (records.max(1).next_multiple_of(WORKGROUP as usize) * SCRATCH_FLOATS * 4) as u64
+}
 /// The most non-LFE speakers (size of the kernel's private arrays).
 pub const MAXN: usize = MAX_SPEAKERS;
 /// |distance − 1| below which a polar position counts as on the sphere.
@@ -89,7 +97,9 @@ pub struct GainsParams {
     pub n_records: u32,
     /// Floats per half slot (direct, then diffuse): ≥ the layout's outputs.
     pub stride: u32,
-    pub _pad: [u32; 2],
+    /// Always 0 (makes table addresses non-uniform; see common_tab.wgsl).
+    pub lane_salt: u32,
+    pub _pad: u32,
 }
 
 /// The kernel's source: shared helpers, then the kernel.
@@ -205,21 +215,96 @@ pub fn encode_block(
     }
 }
 
+/// Whether the GPU computes this block's gains: every Objects block except
+/// allocentric extent (a cartesian block with width, height or depth on a
+/// layout with allocentric positions) and extent with depth, whose gains the
+/// engine and [`super::GpuGains`] take from the CPU's `GainCalc`.
+///
+/// The kernel implements both, and its mirror matches the CPU on the whole
+/// reference set, but Mesa lavapipe 22.3 (LLVM 15) computes them wrong: in
+/// an invocation that ran the boundary-term loop of allocentric extent,
+/// every later loop ran one iteration (bisected with early returns;
+/// splitting the loop, removing early returns and `continue`, moving the
+/// arrays to a storage buffer, or a workgroup of one did not help), and
+/// polar extent with depth came out wrong on 9+10+3 when run beside other
+/// blocks. Until a driver that computes them right can be tested, these
+/// blocks are computed on the CPU on every adapter (they are rare: a
+/// sized cartesian object, or a polar one with depth).
+pub fn on_gpu(block: &ObjectBlock, allocentric_layout: bool) -> bool {
+    let sized = block.width != 0.0 || block.height != 0.0 || block.depth != 0.0;
+    !(block.cartesian && allocentric_layout && sized) && block.depth == 0.0
+}
+
 /// The reference screen's edges for a block context (`None`: invalid screen,
 /// screenRef is then ignored, as on the CPU).
 pub fn reference_edges(ctx: &ObjectContext) -> Option<PolarEdges> {
     PolarEdges::from_screen(&ctx.reference_screen).ok()
 }
 
-/// Turn the zones' relative offsets into absolute ones and append the zones
-/// after the `n` records.
-pub fn finish_records(words: &mut Vec<u32>, n: usize, zones: &[u32]) {
-    let base = (n * REC_WORDS) as u32;
-    words.truncate(n * REC_WORDS);
-    for r in 0..n {
-        words[r * REC_WORDS + R_ZONES_OFF] += base;
+/// Records of one pipeline path are padded to a multiple of this many
+/// invocations (at least the SIMD width of any CPU Vulkan driver).
+pub const PATH_GROUP: usize = 16;
+
+/// Which branches of the pipeline a record takes (cartesian, extent, depth,
+/// divergence, zones, channel lock, screen handling).
+fn path_key(r: &[u32]) -> u32 {
+    let f = r[R_FLAGS];
+    let nonzero = |i: usize| (f32::from_bits(r[i]) != 0.0) as u32;
+    (f & (F_CART | F_SCREEN_REF | F_CHANNEL_LOCK | F_DIVERGENCE | F_EDGE_H | F_EDGE_V))
+        | ((nonzero(R_W) | nonzero(R_H) | nonzero(R_D)) << 10)
+        | (nonzero(R_D) << 11)
+        | (((r[R_NZONES] > 0) as u32) << 12)
+}
+
+/// Lay out the `n` records of `words` for the dispatch and append the zones:
+/// records sorted by [`path_key`], each path padded to a multiple of
+/// [`PATH_GROUP`] and the whole to a multiple of [`WORKGROUP`] with copies of
+/// a neighbouring record that write to `dummy_slot`; zone offsets made
+/// absolute. Returns the number of records to dispatch (every invocation
+/// computes one).
+///
+/// Why: GPUs like SIMD lanes on one branch, and Mesa lavapipe 22.3 (LLVM 15)
+/// needs it: there, when some lanes of a SIMD group had left the kernel or
+/// taken another branch of the pipeline, the lanes still running the
+/// allocentric-extent or polar-extent path came back with wrong gains (loops
+/// after that path ran one iteration), while the same block with every lane
+/// busy was right. Padding with real work keeps every lane of a group on
+/// the same path until the end.
+pub fn finish_records(words: &mut Vec<u32>, n: usize, zones: &[u32], scratch: &mut Vec<u32>, dummy_slot: u32) -> usize {
+    let mut order: Vec<(u32, usize)> = (0..n)
+        .map(|i| (path_key(&words[i * REC_WORDS..(i + 1) * REC_WORDS]), i))
+        .collect();
+    order.sort_unstable();
+    scratch.clear();
+    let pad = |scratch: &mut Vec<u32>, to: usize| {
+        let used = scratch.len() / REC_WORDS;
+        if used == 0 {
+            return;
+        }
+        let last = scratch[(used - 1) * REC_WORDS..used * REC_WORDS].to_vec();
+        for _ in used..used.next_multiple_of(to) {
+            let at = scratch.len();
+            scratch.extend_from_slice(&last);
+            scratch[at + R_SLOT] = dummy_slot;
+        }
+    };
+    let mut prev = None;
+    for &(key, i) in &order {
+        if prev.is_some_and(|p| p != key) {
+            pad(scratch, PATH_GROUP);
+        }
+        prev = Some(key);
+        scratch.extend_from_slice(&words[i * REC_WORDS..(i + 1) * REC_WORDS]);
     }
-    words.extend_from_slice(zones);
+    pad(scratch, WORKGROUP as usize);
+    let total = scratch.len() / REC_WORDS;
+    let base = scratch.len() as u32;
+    for r in 0..total {
+        scratch[r * REC_WORDS + R_ZONES_OFF] += base;
+    }
+    scratch.extend_from_slice(zones);
+    std::mem::swap(words, scratch);
+    total
 }
 
 // ---------------------------------------------------------------------------
@@ -322,7 +407,7 @@ fn inside_angle_range(x0: f32, start: f32, end0: f32, tol: f32) -> bool {
 fn local_cs(az: f32, el: f32) -> [V; 3] {
     [cart(az - 90.0, 0.0, 1.0), cart(az, el, 1.0), cart(az, el + 90.0, 1.0)]
 }
-/// `np.interp` through the first `n` (≤ 5) points.
+/// `np.interp` through the first `n` (≤ 5) points (strictly increasing).
 fn interp(x: f32, xp: [f32; 5], fp: [f32; 5], n: usize) -> f32 {
     if x < xp[0] {
         return fp[0];
@@ -330,12 +415,14 @@ fn interp(x: f32, xp: [f32; 5], fp: [f32; 5], n: usize) -> f32 {
     if x >= xp[n - 1] {
         return fp[n - 1];
     }
-    let mut j = 0;
-    while j + 1 < n && xp[j + 1] <= x {
-        j += 1;
+    let mut r = fp[0];
+    for j in 0..n - 1 {
+        if xp[j] <= x && x < xp[j + 1] {
+            let slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j]);
+            r = slope * (x - xp[j]) + fp[j];
+        }
     }
-    let slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j]);
-    slope * (x - xp[j]) + fp[j]
+    r
 }
 fn safe_norm_position(p: V) -> V {
     let n = length(p);
@@ -434,7 +521,11 @@ fn point_cart_to_polar(x: f32, y: f32, z: f32) -> V {
 fn whd2xyz(width: f32, height: f32, depth: f32) -> V {
     let x_size_width = if width < 180.0 { deg2rad(width / 2.0).sin() } else { 1.0 };
     let y_size_width = (1.0 - deg2rad(width / 2.0).cos()) / 2.0;
-    let z_size_height = if height < 180.0 { deg2rad(height / 2.0).sin() } else { 1.0 };
+    let z_size_height = if height < 180.0 {
+        deg2rad(height / 2.0).sin()
+    } else {
+        1.0
+    };
     let y_size_height = (1.0 - deg2rad(height / 2.0).cos()) / 2.0;
     [x_size_width, y_size_width.max(y_size_height).max(depth), z_size_height]
 }
@@ -462,7 +553,12 @@ fn extent_cart_to_polar(p: V, xs: f32, ys: f32, zs: f32) -> (V, V) {
 // ---- screen (screen.rs)
 fn compensate_position(az: f32, el: f32, has_u045: bool) -> (f32, f32) {
     if has_u045 {
-        let right_az = interp(el, [0.0, 30.0, 90.0, 0.0, 0.0], [30.0, 30.0 * (30.0 / 45.0), 30.0, 0.0, 0.0], 3);
+        let right_az = interp(
+            el,
+            [0.0, 30.0, 90.0, 0.0, 0.0],
+            [30.0, 30.0 * (30.0 / 45.0), 30.0, 0.0, 0.0],
+            3,
+        );
         let new_az = interp(
             az,
             [-180.0, -30.0, 30.0, 180.0, 0.0],
@@ -612,16 +708,8 @@ fn psp_regions(tab: &Tab, p: V, ro: usize, nr: usize, nch: usize, out: &mut Arr)
         } else if kind == REGION_QUAD {
             let px = r + 21;
             let py = r + 30;
-            let x = quad_root(
-                dot(tab.v3(px), p),
-                dot(tab.v3(px + 3), p),
-                dot(tab.v3(px + 6), p),
-            );
-            let y = quad_root(
-                dot(tab.v3(py), p),
-                dot(tab.v3(py + 3), p),
-                dot(tab.v3(py + 6), p),
-            );
+            let x = quad_root(dot(tab.v3(px), p), dot(tab.v3(px + 3), p), dot(tab.v3(px + 6), p));
+            let y = quad_root(dot(tab.v3(py), p), dot(tab.v3(py + 3), p), dot(tab.v3(py + 6), p));
             if x >= 0.0 && y >= 0.0 {
                 let vals = [(1.0 - x) * (1.0 - y), x * (1.0 - y), x * y, (1.0 - x) * y];
                 let mut g = [0.0f32; 4];
@@ -784,7 +872,11 @@ fn weight_func(position: V, width_deg: f32, height_deg: f32) -> WeightFunc {
         circle_radius,
         cos_circle_pos: if circle_pos >= PI { -2.0 } else { circle_pos.cos() },
         centres: [on_basis(-circle_pos), on_basis(circle_pos)],
-        sin_in: if circle_radius < PI / 2.0 { circle_radius.sin() } else { 2.0 },
+        sin_in: if circle_radius < PI / 2.0 {
+            circle_radius.sin()
+        } else {
+            2.0
+        },
         sin_out: if r_out < PI / 2.0 { r_out.sin() } else { 2.0 },
         cos_in: circle_radius.cos(),
         cos_out: if r_out < PI { r_out.cos() } else { -2.0 },
@@ -793,36 +885,32 @@ fn weight_func(position: V, width_deg: f32, height_deg: f32) -> WeightFunc {
 
 /// ear's weight of grid direction `v` (1 inside the shape, fading to 0 over 10°).
 fn weight(wf: &WeightFunc, v: V) -> f32 {
+    // One exit, no early returns: the cheap cosine tests decide 1 or 0,
+    // otherwise the angle to the shape's edge does.
     let c0 = dot(v, wf.basis[0]).clamp(-1.0, 1.0);
     let c1 = dot(v, wf.basis[1]).clamp(-1.0, 1.0);
     let c2 = dot(v, wf.basis[2]).clamp(-1.0, 1.0);
     let rho = (c0 * c0 + c1 * c1).sqrt();
-    let mut distance;
-    if c1 >= rho * wf.cos_circle_pos {
-        let s = c2.abs();
-        if s <= wf.sin_in {
-            return 1.0;
+    let flat = c1 >= rho * wf.cos_circle_pos;
+    let s = c2.abs();
+    let c = dot(v, wf.centres[0]).max(dot(v, wf.centres[1]));
+    let inside = if flat { s <= wf.sin_in } else { c >= wf.cos_in };
+    let outside = if flat { s >= wf.sin_out } else { c <= wf.cos_out };
+    let mut w = 0.0;
+    if inside {
+        w = 1.0;
+    } else if !outside {
+        let mut distance = if flat {
+            s.atan2(rho) - wf.circle_radius
+        } else {
+            angle_between(v, wf.centres[0]).min(angle_between(v, wf.centres[1])) - wf.circle_radius
+        };
+        distance = distance.max(0.0);
+        if distance < FADE {
+            w = 1.0 - distance / FADE;
         }
-        if s >= wf.sin_out {
-            return 0.0;
-        }
-        distance = s.atan2(rho) - wf.circle_radius;
-    } else {
-        let d0 = dot(v, wf.centres[0]);
-        let d1 = dot(v, wf.centres[1]);
-        let c = d0.max(d1);
-        if c >= wf.cos_in {
-            return 1.0;
-        }
-        if c <= wf.cos_out {
-            return 0.0;
-        }
-        let a0 = angle_between(v, wf.centres[0]);
-        let a1 = angle_between(v, wf.centres[1]);
-        distance = a0.min(a1) - wf.circle_radius;
     }
-    distance = distance.max(0.0);
-    if distance >= FADE { 0.0 } else { 1.0 - distance / FADE }
+    w
 }
 
 fn extent_mod(extent: f32, distance: f32) -> f32 {
@@ -838,7 +926,12 @@ fn extent_mod(extent: f32, distance: f32) -> f32 {
 
 fn pv_spread(tab: &Tab, position: V, width: f32, height: f32, out: &mut Arr) {
     let n = tab.n();
-    let amount_spread = interp(width.max(height), [0.0, 10.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0], 2);
+    let amount_spread = interp(
+        width.max(height),
+        [0.0, 10.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0, 0.0],
+        2,
+    );
     let amount_point = 1.0 - amount_spread;
     out[..n].fill(0.0);
     if amount_point > 1e-10 {
@@ -878,26 +971,26 @@ fn pv_spread(tab: &Tab, position: V, width: f32, height: f32, out: &mut Arr) {
 }
 
 fn polar_extent(tab: &Tab, position: V, width: f32, height: f32, depth: f32, out: &mut Arr) {
+    // one pv_spread call site: depth ≠ 0 averages the powers at two distances
     let n = tab.n();
     let distance = length(position);
+    let mut a = [0.0f32; MAXN];
+    let mut nd = 1;
+    let mut d = distance;
     if depth != 0.0 {
-        let d0 = (distance + depth / 2.0).max(0.0);
-        let d1 = (distance - depth / 2.0).max(0.0);
-        let mut a = [0.0f32; MAXN];
-        let mut b = [0.0f32; MAXN];
-        pv_spread(tab, position, extent_mod(width, d0), extent_mod(height, d0), &mut a);
-        pv_spread(tab, position, extent_mod(width, d1), extent_mod(height, d1), &mut b);
+        nd = 2;
+        d = (distance + depth / 2.0).max(0.0);
+    }
+    out[..n].fill(0.0);
+    for _ in 0..nd {
+        pv_spread(tab, position, extent_mod(width, d), extent_mod(height, d), &mut a);
         for c in 0..n {
-            out[c] = ((a[c] * a[c] + b[c] * b[c]) / 2.0).sqrt();
+            out[c] += a[c] * a[c];
         }
-    } else {
-        pv_spread(
-            tab,
-            position,
-            extent_mod(width, distance),
-            extent_mod(height, distance),
-            out,
-        );
+        d = (distance - depth / 2.0).max(0.0);
+    }
+    for c in 0..n {
+        out[c] = (out[c] / nd as f32).sqrt();
     }
 }
 
@@ -1090,7 +1183,11 @@ fn allo_extent(tab: &Tab, position: V, size_x: f32, size_y: f32, size_z: f32, ex
         let mid = sx + sy + sz - lo - hi;
         (6.0 / 9.0) * hi + (2.0 / 9.0) * mid + (1.0 / 9.0) * lo
     };
-    let p = if s_eff <= 0.5 { 6.0 } else { 6.0 - 4.0 * ((s_eff - 0.5) / (2.8 - 0.5)) };
+    let p = if s_eff <= 0.5 {
+        6.0
+    } else {
+        6.0 - 4.0 * ((s_eff - 0.5) / (2.8 - 0.5))
+    };
     // ear's `_dim` cases 1 and 2; anything else (3, or 0 for one speaker) as 3
     let mut d_bound = (xo + 1.0).min(1.0 - xo);
     if dim != 1 {
@@ -1199,8 +1296,16 @@ fn allo_extent(tab: &Tab, position: V, size_x: f32, size_y: f32, size_z: f32, ex
 
 fn channel_lock(tab: &Tab, position: V, has_maxd: bool, maxd: f32, ex: Mask, allo: bool) -> V {
     let n = tab.n();
-    let po = if allo { tab.u(H_ALLO_POS_OFF) } else { tab.u(H_EGO_POS_OFF) };
-    let pr = if allo { tab.u(H_ALLO_PRIO_OFF) } else { tab.u(H_EGO_PRIO_OFF) };
+    let po = if allo {
+        tab.u(H_ALLO_POS_OFF)
+    } else {
+        tab.u(H_EGO_POS_OFF)
+    };
+    let pr = if allo {
+        tab.u(H_ALLO_PRIO_OFF)
+    } else {
+        tab.u(H_EGO_PRIO_OFF)
+    };
     let tol = 1e-5;
     let mut min = BIG;
     let mut any = false;
@@ -1260,7 +1365,9 @@ fn zone_excluded(tab: &Tab, rec: &[u32], zo: usize, nz: usize) -> Mask {
                 let el = tab.f(tab.u(H_ZONE_EL_OFF) + i);
                 let az = tab.f(tab.u(H_ZONE_AZ_OFF) + i);
                 let e = ZONE_EPS_DEG;
-                el - e < zf(b + 2) && el + e > zf(b + 1) && (el.abs() > 90.0 - e || inside_angle_range(az, zf(b + 3), zf(b + 4), e))
+                el - e < zf(b + 2)
+                    && el + e > zf(b + 1)
+                    && (el.abs() > 90.0 - e || inside_angle_range(az, zf(b + 3), zf(b + 4), e))
             };
             if hit {
                 set_ex(&mut m, i);
@@ -1361,7 +1468,12 @@ fn calc(tab: &Tab, recs: &[u32], r: usize, stride: usize, gains: &mut [f32]) {
     };
     // screen scale (screenRef)
     if flags & F_SCREEN_REF != 0 && rep_ok {
-        let rf4 = [rf(R_REF_EDGES), rf(R_REF_EDGES + 1), rf(R_REF_EDGES + 2), rf(R_REF_EDGES + 3)];
+        let rf4 = [
+            rf(R_REF_EDGES),
+            rf(R_REF_EDGES + 1),
+            rf(R_REF_EDGES + 2),
+            rf(R_REF_EDGES + 3),
+        ];
         let scale_az_el = |az: f32, el: f32| -> (f32, f32) {
             (
                 interp(

@@ -110,7 +110,13 @@ pub struct MixRunner {
 impl MixRunner {
     /// Buffers for `pieces`, gains slots `gslots` and tracks `x`
     /// (`4·t4n` frames each), uploaded once.
-    pub fn new(ctx: std::sync::Arc<super::GpuContext>, mp: &MixParams, pieces: &[Piece], gslots: &[f32], x: &[f32]) -> Self {
+    pub fn new(
+        ctx: std::sync::Arc<super::GpuContext>,
+        mp: &MixParams,
+        pieces: &[Piece],
+        gslots: &[f32],
+        x: &[f32],
+    ) -> Self {
         use wgpu::BufferBindingType as B;
         use wgpu::BufferUsages as U;
         let ro = B::Storage { read_only: true };
@@ -122,8 +128,16 @@ impl MixRunner {
         );
         let acc_len = 2 * mp.stride as usize * 4 * mp.t4n as usize;
         let params = ctx.buffer("mix params", 16, U::UNIFORM | U::COPY_DST);
-        let pb = ctx.buffer("mix pieces", std::mem::size_of_val(pieces) as u64, U::STORAGE | U::COPY_DST);
-        let gb = ctx.buffer("gains slots", std::mem::size_of_val(gslots) as u64, U::STORAGE | U::COPY_DST);
+        let pb = ctx.buffer(
+            "mix pieces",
+            std::mem::size_of_val(pieces) as u64,
+            U::STORAGE | U::COPY_DST,
+        );
+        let gb = ctx.buffer(
+            "gains slots",
+            std::mem::size_of_val(gslots) as u64,
+            U::STORAGE | U::COPY_DST,
+        );
         let xb = ctx.buffer("mix input", std::mem::size_of_val(x) as u64, U::STORAGE | U::COPY_DST);
         let acc = ctx.buffer("mix accumulators", (acc_len * 4) as u64, U::STORAGE | U::COPY_SRC);
         let readback = ctx.buffer("mix readback", (acc_len * 4) as u64, U::MAP_READ | U::COPY_DST);
@@ -140,10 +154,7 @@ impl MixRunner {
             readback,
             bg,
             acc_len,
-            groups: (
-                mp.t4n.div_ceil(WORKGROUP),
-                mp.stride / SPEAKERS_PER_INVOCATION as u32,
-            ),
+            groups: (mp.t4n.div_ceil(WORKGROUP), mp.stride / SPEAKERS_PER_INVOCATION as u32),
             ctx,
         }
     }

@@ -34,9 +34,7 @@ use std::sync::{Arc, Mutex};
 /// Why the GPU path could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum GpuError {
-    #[error(
-        "no GPU adapter: use --backend cpu, or install a Vulkan driver — mesa-vulkan-drivers gives a software one"
-    )]
+    #[error("no GPU adapter: use --backend cpu, or install a Vulkan driver — mesa-vulkan-drivers gives a software one")]
     NoAdapter,
     #[error("GPU device request failed on {adapter}: {message}")]
     Device { adapter: String, message: String },
@@ -214,10 +212,11 @@ impl GpuContext {
             bind_group_layouts: &[Some(&bgl)],
             immediate_size: 0,
         });
-        let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        let desc = wgpu::ShaderModuleDescriptor {
             label: Some(label),
             source: wgpu::ShaderSource::Wgsl(source.into()),
-        });
+        };
+        let module = self.device.create_shader_module(desc);
         let pipe = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(label),
             layout: Some(&pl),
@@ -306,6 +305,8 @@ pub fn engine_factory(backend: Backend) -> Result<(Box<EngineFactory<'static>>, 
 pub struct GpuGains {
     ctx: Arc<GpuContext>,
     n_out: usize,
+    gc: GainCalc,
+    allocentric: bool,
     pipe: wgpu::ComputePipeline,
     bgl: wgpu::BindGroupLayout,
     params: wgpu::Buffer,
@@ -313,9 +314,11 @@ pub struct GpuGains {
     recs: wgpu::Buffer,
     out: wgpu::Buffer,
     readback: wgpu::Buffer,
+    scratch_buf: wgpu::Buffer,
     capacity: usize,
     words: Vec<u32>,
     zones: Vec<u32>,
+    scratch: Vec<u32>,
     result: Vec<f32>,
 }
 
@@ -334,6 +337,7 @@ impl GpuGains {
                 B::Storage { read_only: true },
                 B::Storage { read_only: true },
                 B::Storage { read_only: false },
+                B::Storage { read_only: false },
             ],
         );
         let params = ctx.buffer("gains params", 16, U::UNIFORM | U::COPY_DST);
@@ -341,6 +345,8 @@ impl GpuGains {
         ctx.queue.write_buffer(&tab, 0, bytemuck::cast_slice(&flat.words));
         let mut g = GpuGains {
             n_out: flat.n_out,
+            gc,
+            allocentric: layout.has_allocentric(),
             pipe,
             bgl,
             params,
@@ -348,24 +354,31 @@ impl GpuGains {
             recs: ctx.buffer("gains records", 16, U::STORAGE),
             out: ctx.buffer("gains out", 16, U::STORAGE),
             readback: ctx.buffer("gains readback", 16, U::MAP_READ),
+            scratch_buf: ctx.buffer("gains scratch", 16, U::STORAGE),
             capacity: 0,
             words: Vec::new(),
             zones: Vec::new(),
+            scratch: Vec::new(),
             result: Vec::new(),
             ctx,
         };
-        g.reserve(1024, 1024);
+        g.reserve(1024, 1024, 1024);
         Ok(g)
     }
 
-    fn reserve(&mut self, blocks: usize, words: usize) {
+    fn reserve(&mut self, blocks: usize, words: usize, dispatched: usize) {
         use wgpu::BufferUsages as U;
+        let scratch = gains::scratch_bytes(dispatched);
+        if scratch > self.scratch_buf.size() {
+            self.scratch_buf = self.ctx.buffer("gains scratch", scratch, U::STORAGE);
+        }
         let rec_bytes = (words * 4) as u64;
         if rec_bytes > self.recs.size() {
             self.recs = self.ctx.buffer("gains records", rec_bytes, U::STORAGE | U::COPY_DST);
         }
         if blocks > self.capacity {
-            let out_bytes = (blocks * 2 * self.n_out * 4) as u64;
+            // one more slot: where padding records write
+            let out_bytes = ((blocks + 1) * 2 * self.n_out * 4) as u64;
             self.out = self.ctx.buffer("gains out", out_bytes, U::STORAGE | U::COPY_SRC);
             self.readback = self.ctx.buffer("gains readback", out_bytes, U::MAP_READ | U::COPY_DST);
             self.capacity = blocks;
@@ -374,49 +387,71 @@ impl GpuGains {
 
     /// Gains of each block: `direct` then `diffuse`, `2 × n_out` floats per
     /// block, in order (item gain 1).
-    pub fn compute(&mut self, blocks: &[(crate::adm::elements::ObjectBlock, ObjectContext)]) -> Result<&[f32], GpuError> {
+    pub fn compute(
+        &mut self,
+        blocks: &[(crate::adm::elements::ObjectBlock, ObjectContext)],
+    ) -> Result<&[f32], GpuError> {
         let n = blocks.len();
         self.words.clear();
-        self.words.resize(n * gains::REC_WORDS, 0);
         self.zones.clear();
+        let mut m = 0;
         for (i, (b, ctx)) in blocks.iter().enumerate() {
-            gains::encode_block(
-                b,
-                gains::reference_edges(ctx),
-                1.0,
-                i as u32,
-                &mut self.words[i * gains::REC_WORDS..(i + 1) * gains::REC_WORDS],
-                &mut self.zones,
-            );
+            if gains::on_gpu(b, self.allocentric) {
+                self.words.resize((m + 1) * gains::REC_WORDS, 0);
+                gains::encode_block(
+                    b,
+                    gains::reference_edges(ctx),
+                    1.0,
+                    i as u32,
+                    &mut self.words[m * gains::REC_WORDS..],
+                    &mut self.zones,
+                );
+                m += 1;
+            }
         }
-        gains::finish_records(&mut self.words, n, &self.zones);
-        self.reserve(n, self.words.len());
+        let dispatched = gains::finish_records(&mut self.words, m, &self.zones, &mut self.scratch, n as u32);
+        self.reserve(n, self.words.len(), dispatched);
         self.result.resize(n * 2 * self.n_out, 0.0);
         if n == 0 {
             return Ok(&self.result);
         }
         let p = gains::GainsParams {
-            n_records: n as u32,
+            n_records: dispatched as u32,
             stride: self.n_out as u32,
-            _pad: [0; 2],
+            lane_salt: 0,
+            _pad: 0,
         };
         let q = &self.ctx.queue;
         q.write_buffer(&self.params, 0, bytemuck::bytes_of(&p));
         q.write_buffer(&self.recs, 0, bytemuck::cast_slice(&self.words));
-        let bg = self
-            .ctx
-            .bind_group("gains", &self.bgl, &[&self.params, &self.tab, &self.recs, &self.out]);
+        let bg = self.ctx.bind_group(
+            "gains",
+            &self.bgl,
+            &[&self.params, &self.tab, &self.recs, &self.out, &self.scratch_buf],
+        );
         let bytes = (n * 2 * self.n_out * 4) as u64;
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
         {
             let mut pass = enc.begin_compute_pass(&Default::default());
             pass.set_pipeline(&self.pipe);
             pass.set_bind_group(0, &bg, &[]);
-            pass.dispatch_workgroups((n as u32).div_ceil(gains::WORKGROUP), 1, 1);
+            pass.dispatch_workgroups((dispatched as u32).div_ceil(gains::WORKGROUP), 1, 1);
         }
         enc.copy_buffer_to_buffer(&self.out, 0, &self.readback, 0, bytes);
         self.ctx.submit_wait(enc)?;
         self.ctx.read_back(&self.readback, bytes, &mut self.result)?;
+        let no = self.n_out;
+        let mut s = self.gc.scratch();
+        for (i, (b, ctx)) in blocks.iter().enumerate() {
+            if !gains::on_gpu(b, self.allocentric) {
+                let (mut d, mut f) = (vec![0.0; no], vec![0.0; no]);
+                self.gc.calc(b, ctx, &mut s, &mut d, &mut f);
+                for k in 0..no {
+                    self.result[i * 2 * no + k] = d[k] as f32;
+                    self.result[i * 2 * no + no + k] = f[k] as f32;
+                }
+            }
+        }
         Ok(&self.result)
     }
 
@@ -473,7 +508,10 @@ mod tests {
             let at = e.location(&src).map(|l| place(l.line_number)).unwrap_or_default();
             format!("{at}: {}\n{}", e.message(), e.emit_to_string(&src))
         })?;
-        let mut v = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::default());
+        let mut v = naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::default(),
+        );
         v.validate(&module).map_err(|e| {
             let at = e.location(&src).map(|l| place(l.line_number)).unwrap_or_default();
             format!("{at}: {e}\n{}", e.emit_to_string(&src))

@@ -107,7 +107,7 @@ fn compare(
         if err > worst.0 || err.is_nan() {
             worst = (err, c.id.clone());
         }
-        if !(err <= tol) {
+        if err > tol || err.is_nan() {
             failures.push(format!(
                 "{name} {}: {what} max error {err:.3e}\n  block {:?}\n  want {:?}\n  got  {:?}",
                 c.id, c.block, w, g

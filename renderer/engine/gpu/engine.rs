@@ -151,7 +151,7 @@ impl GpuEngine {
         let stride = n.max(1).next_multiple_of(SPEAKERS_PER_INVOCATION);
         let tracks = scene.tracks as usize;
         let input_bytes = (tracks.max(1) * CHUNK * 4) as u64;
-        if input_bytes > ctx.limits.max_storage_buffer_binding_size as u64 {
+        if input_bytes > ctx.limits.max_storage_buffer_binding_size {
             return Err(RenderError::Engine(EngineError::Gpu(format!(
                 "{tracks} input tracks need {} MiB per chunk, over the adapter's {} MiB storage binding limit: use --backend cpu",
                 input_bytes >> 20,

@@ -17,13 +17,13 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn load(name: &str) -> Value {
+pub(crate) fn load(name: &str) -> Value {
     let p = fixture(name);
     let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("missing golden file {}: {e}", p.display()));
     serde_json::from_str(&text).unwrap()
 }
 
-const LAYOUTS: &[&str] = &[
+pub(crate) const LAYOUTS: &[&str] = &[
     "0+2+0",
     "0+5+0",
     "2+5+0",
@@ -40,7 +40,7 @@ const LAYOUTS: &[&str] = &[
 /// The layout a reference file was made for: the built-in one of that name
 /// (checked against the file's description), or for `4+9+0-sc60` the
 /// built-in 4+9+0 with M±SC moved as the file says.
-fn layout_for(file: &Value) -> Layout {
+pub(crate) fn layout_for(file: &Value) -> Layout {
     let l = &file["layout"];
     let name = l["name"].as_str().unwrap();
     let base = l["base_layout"].as_str().unwrap_or(name);

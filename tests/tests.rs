@@ -13,6 +13,7 @@ mod common;
 mod conformance;
 mod e2e;
 mod golden_ear;
+mod gpu_vs_cpu;
 mod io_large;
 mod io_malformed;
 mod io_samples;

@@ -18,6 +18,7 @@
 //! programme's length.
 
 pub mod decorrelate;
+pub mod gpu;
 pub mod mixer;
 pub mod timeline;
 

@@ -423,6 +423,11 @@ impl PolarExtent {
         self.spreading.num_channels
     }
 
+    /// The spreading grid and its point-source gains (flattened for the GPU).
+    pub fn spreading(&self) -> &SpreadingPanner {
+        &self.spreading
+    }
+
     /// ear `extent_mod`: extent seen from a given distance.
     pub fn extent_mod(extent: f64, distance: f64) -> f64 {
         let size = interp(extent, &[0.0, 360.0], &[0.2, 1.0]);

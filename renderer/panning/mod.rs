@@ -9,6 +9,7 @@ pub mod allocentric;
 pub mod conversion;
 pub mod direct_speakers;
 pub mod extent;
+pub mod flat;
 pub mod gain_calc;
 pub mod geom;
 pub mod hull;

@@ -22,7 +22,7 @@ pub const MAX_PANNER_CHANNELS: usize = 512;
 pub struct Triplet {
     pub channels: [usize; 3],
     pub positions: [V3; 3],
-    basis: [V3; 3],
+    pub(crate) basis: [V3; 3],
 }
 
 impl Triplet {
@@ -58,8 +58,8 @@ impl Triplet {
 pub struct VirtualNgon {
     pub channels: Vec<usize>,
     /// Triplets (vertex i, vertex i+1, centre) in local indices; the centre is index n.
-    triplets: Vec<Triplet>,
-    centre_downmix: f64,
+    pub(crate) triplets: Vec<Triplet>,
+    pub(crate) centre_downmix: f64,
 }
 
 impl VirtualNgon {
@@ -94,10 +94,10 @@ impl VirtualNgon {
 #[derive(Clone, Debug)]
 pub struct QuadRegion {
     pub channels: [usize; 4],
-    positions: [V3; 4],
-    order: [usize; 4],
-    poly_x: [V3; 3],
-    poly_y: [V3; 3],
+    pub(crate) positions: [V3; 4],
+    pub(crate) order: [usize; 4],
+    pub(crate) poly_x: [V3; 3],
+    pub(crate) poly_y: [V3; 3],
 }
 
 fn quad_poly(a: V3, b: V3, c: V3, d: V3) -> [V3; 3] {
@@ -185,7 +185,7 @@ impl QuadRegion {
 }
 
 #[derive(Clone, Debug)]
-enum Region {
+pub(crate) enum Region {
     Triplet(Triplet),
     Ngon(VirtualNgon),
     Quad(QuadRegion),
@@ -196,10 +196,10 @@ enum Region {
 /// speaker copies one real speaker with coefficient 1).
 #[derive(Clone, Debug)]
 pub struct FullPanner {
-    regions: Vec<Region>,
+    pub(crate) regions: Vec<Region>,
     /// For each panner channel (real then extra), the real channel it feeds.
-    downmix_to: Vec<usize>,
-    num_real: usize,
+    pub(crate) downmix_to: Vec<usize>,
+    pub(crate) num_real: usize,
 }
 
 impl FullPanner {

@@ -19,7 +19,7 @@ pub struct ZoneExclusion {
     elevations: Vec<f64>,
     positions: Vec<V3>,
     /// For each speaker, groups of other speakers in priority order.
-    groups: Vec<Vec<Vec<usize>>>,
+    pub(crate) groups: Vec<Vec<Vec<usize>>>,
 }
 
 fn layer(el: f64) -> usize {

@@ -279,3 +279,31 @@ fn render_errors_are_one_line_with_exit_code_2() {
     // the input was not touched by the refused overwrite
     assert!(open_input(&demo, None, None).is_ok());
 }
+
+#[test]
+fn backend_auto_takes_a_hardware_gpu_or_the_cpu_and_says_which() {
+    let dir = test_dir("backend_auto");
+    let demo = dir.path().join("demo.wav");
+    ok(&["demo", "-o", s(&demo), "--objects", "2", "--seconds", "0.3"]);
+    let out = ok(&[
+        "render",
+        s(&demo),
+        "-l",
+        "5.1",
+        "-o",
+        s(&dir.path().join("o.wav")),
+        "--json",
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let backend = v["backend"].as_str().unwrap();
+    // a software adapter (lavapipe, device type Cpu) is used only when asked for
+    assert!(
+        backend.starts_with("cpu (") || (backend.starts_with("gpu: ") && !backend.ends_with("Cpu)")),
+        "{backend}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{stderr}");
+    let bad = admix(&["render", s(&demo), "-l", "5.1", "--backend", "cuda"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected auto, cpu or gpu"));
+}

@@ -566,3 +566,93 @@ fn gpu_engine_equals_cpu_engine() {
         }
     }
 }
+
+/// `render` through the GPU engine equals the CPU engine within 1e-5 on every
+/// ear-2.1.0 end-to-end scene and on the demo master for 9.1.6 and the theatre.
+#[test]
+fn gpu_renders_equal_cpu_renders_on_the_fixtures_and_the_demo() {
+    use admix::input::open_input;
+    use admix::io::{Bw64Reader, OutputFormat};
+    use admix::render::{OutputKind, OutputSpec, RenderOptions, cpu_engine, render_with};
+    let Some(ctx) = test_context("gpu_renders_equal_cpu_renders_on_the_fixtures_and_the_demo") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = tmp.path().join("demo.wav");
+    admix::demo::write(
+        &demo,
+        &admix::demo::DemoSpec {
+            objects: 12,
+            seconds: 1.5,
+            ..admix::demo::DemoSpec::default()
+        },
+    )
+    .unwrap();
+    let e2e = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("adm-fixtures/ear-2.1.0-e2e");
+    let mut jobs: Vec<(std::path::PathBuf, &str)> = Vec::new();
+    for scene in [
+        "objects_moving",
+        "bed_5_1",
+        "cartesian_and_gain",
+        "diffuse_extent",
+        "impulses",
+    ] {
+        for l in ["4+7+0", "0+5+0", "0+2+0"] {
+            jobs.push((e2e.join(format!("{scene}.wav")), l));
+        }
+    }
+    jobs.push((demo.clone(), "9.1.6"));
+    jobs.push((demo.clone(), "theatre"));
+    let gpu = {
+        let ctx = ctx.clone();
+        move |layout: &Layout, scene: &Scene| -> Result<Box<dyn LayoutEngine>, admix::render::RenderError> {
+            Ok(Box::new(GpuEngine::new(ctx.clone(), layout, scene)?))
+        }
+    };
+    let read = |p: &std::path::Path| {
+        let mut r = Bw64Reader::open(p).unwrap();
+        let mut out = vec![vec![0.0f32; r.frames() as usize]; r.channels() as usize];
+        r.read_planar(0, &mut out).unwrap();
+        out
+    };
+    for (k, (input, lname)) in jobs.iter().enumerate() {
+        let layout = Layout::builtin(lname).unwrap().unwrap();
+        let mut outs = Vec::new();
+        for (which, factory) in [("cpu", &cpu_engine as &admix::render::EngineFactory<'_>), ("gpu", &gpu)] {
+            let (mut src, scene) = open_input(input, None, None).unwrap();
+            let path = tmp.path().join(format!("{k}.{which}.wav"));
+            let spec = OutputSpec {
+                kind: OutputKind::Speakers,
+                layout: layout.clone(),
+                path: Some(path.clone()),
+                format: OutputFormat::F32,
+                split: false,
+                dither: false,
+            };
+            render_with(
+                &scene,
+                &mut src,
+                &[spec],
+                &RenderOptions::default(),
+                factory,
+                &mut |_, _| {},
+            )
+            .unwrap();
+            outs.push(read(&path));
+        }
+        let worst = outs[0]
+            .iter()
+            .zip(&outs[1])
+            .flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs()))
+            .fold(0.0f32, f32::max);
+        eprintln!(
+            "{} → {lname}: GPU vs CPU max |Δ| {worst:.2e}",
+            input.file_name().unwrap().to_string_lossy()
+        );
+        assert!(
+            worst <= 1e-5,
+            "{} → {lname}: GPU differs from CPU by {worst:e}",
+            input.display()
+        );
+    }
+}

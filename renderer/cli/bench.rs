@@ -12,8 +12,8 @@
 
 use crate::CliResult;
 use admix::bench::{BenchRow, max_realtime_objects, run_row};
+use admix::engine::gpu::{Backend, engine_factory};
 use admix::layout::Layout;
-use admix::render::cpu_engine;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use std::io::IsTerminal;
@@ -31,7 +31,8 @@ pub struct Args {
     /// Seconds of audio per measurement.
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
-    /// Backends to measure (comma separated).
+    /// Backends to measure (comma separated): cpu, gpu (any adapter,
+    /// software included), auto.
     #[arg(long, value_delimiter = ',', default_value = "cpu")]
     backend: Vec<String>,
     /// Machine-readable output.
@@ -56,10 +57,9 @@ pub fn run(a: Args) -> CliResult {
     let mut rows: Vec<BenchRow> = Vec::new();
     let mut best: Vec<(String, Value)> = Vec::new();
     for backend in &a.backend {
-        let factory = match backend.as_str() {
-            "cpu" => &cpu_engine,
-            other => return Err(format!("--backend {other:?}: this build knows cpu")),
-        };
+        let chosen: Backend = backend.parse()?;
+        let (factory_box, _adapter) = engine_factory(chosen).map_err(|e| e.to_string())?;
+        let factory = &*factory_box;
         let bar = (std::io::stderr().is_terminal() && !a.json).then(|| {
             let pb = ProgressBar::new(counts.len() as u64);
             pb.set_style(

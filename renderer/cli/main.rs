@@ -46,6 +46,13 @@ enum Command {
 pub type CliResult = Result<ExitCode, String>;
 
 fn main() -> ExitCode {
+    // Mesa's Vulkan drivers print "XDG_RUNTIME_DIR is invalid or not set" on
+    // stderr when probing adapters without it; give them a directory so the
+    // report stays the only thing on stderr.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // SAFETY: first thing in main, before any other thread exists.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Render(a) => render::run(*a),

@@ -18,6 +18,7 @@
 
 use crate::CliResult;
 use admix::binaural::{BinauralOptions, RenderMode, headphone_layout};
+use admix::engine::gpu::{Backend, engine_factory};
 use admix::input::open_inputs;
 use admix::io::OutputFormat;
 use admix::layout::Layout;
@@ -69,6 +70,10 @@ pub struct Args {
     /// audioProgrammeID to render (default: the lowest ID).
     #[arg(long)]
     programme: Option<String>,
+    /// auto (a hardware GPU if there is one, else the CPU), cpu, or gpu (any
+    /// adapter, a software one included).
+    #[arg(long, default_value = "auto")]
+    backend: String,
     /// Sample format of the output.
     #[arg(long, value_enum, default_value = "f32")]
     format: Format,
@@ -219,15 +224,10 @@ pub fn run(a: Args) -> CliResult {
             pb.set_position(done);
         }
     };
-    let report = render_with(
-        &scene,
-        &mut input,
-        &outputs,
-        &opts,
-        &admix::render::cpu_engine,
-        &mut progress,
-    )
-    .map_err(|e| e.to_string())?;
+    let backend: Backend = a.backend.parse()?;
+    let (factory, _adapter) = engine_factory(backend).map_err(|e| e.to_string())?;
+    let report =
+        render_with(&scene, &mut input, &outputs, &opts, &*factory, &mut progress).map_err(|e| e.to_string())?;
     if let Some(pb) = bar {
         pb.finish_and_clear();
     }

@@ -4,7 +4,8 @@
 //!
 //! - Takes: the audio path(s), the optional XML path, the optional programme.
 //! - Produces: an [`Input`] (the open readers, read as one set of channels,
-//!   plus the parsed document and `dbmd` chunk) and the [`Scene`], whose
+//!   plus the `dbmd` chunk) and the [`Scene`] (the parsed document is dropped
+//!   once the scene is built; the scene holds what rendering needs), whose
 //!   notices gather everything said on the way (container, XML, dbmd,
 //!   selection and timing repairs, in that order).
 //! - Refuses ([`Error`]): unreadable files, inputs with no ADM metadata,
@@ -38,8 +39,6 @@ pub struct Input {
     channels: u32,
     sample_rate: u32,
     frames: u64,
-    /// The parsed ADM document.
-    pub document: Document,
     /// Where the document came from: the XML file, or `file.wav (axml)`
     /// (`file.wav (chna)` when there is only a chna).
     pub adm_source: String,
@@ -166,9 +165,10 @@ pub fn open_inputs(paths: &[&Path], adm_xml: Option<&Path>, programme: Option<&s
         }
     }
     let single = readers.len() == 1;
-    let first = readers.first();
 
-    // The document.
+    // The document. The XML text (moved out of the reader, not copied) is
+    // dropped as soon as it is parsed: with dense automation it is the
+    // largest thing held while a render is set up.
     let (text, adm_source) = match adm_xml {
         Some(x) => {
             let bytes = std::fs::read(x).map_err(|source| Error::Io {
@@ -176,7 +176,7 @@ pub fn open_inputs(paths: &[&Path], adm_xml: Option<&Path>, programme: Option<&s
                 what: "cannot read the ADM XML",
                 source,
             })?;
-            if first.is_some_and(|r| r.axml().is_some()) {
+            if readers.first().is_some_and(|r| r.axml().is_some()) {
                 notices.add(
                     "axml-overridden",
                     first_path.display().to_string(),
@@ -185,12 +185,9 @@ pub fn open_inputs(paths: &[&Path], adm_xml: Option<&Path>, programme: Option<&s
             }
             (utf8(bytes, x)?, x.display().to_string())
         }
-        None => match first.and_then(Bw64Reader::axml) {
-            Some(a) => (
-                utf8(a.to_vec(), first_path)?,
-                format!("{} (axml)", first_path.display()),
-            ),
-            None if first.is_some_and(|r| r.chna().is_some()) => {
+        None => match readers.first_mut().and_then(Bw64Reader::take_axml) {
+            Some(a) => (utf8(a, first_path)?, format!("{} (axml)", first_path.display())),
+            None if readers.first().is_some_and(|r| r.chna().is_some()) => {
                 notices.add(
                     "no-axml",
                     first_path.display().to_string(),
@@ -212,6 +209,8 @@ pub fn open_inputs(paths: &[&Path], adm_xml: Option<&Path>, programme: Option<&s
         notices.extend(adm_notices);
         doc
     };
+    drop(text);
+    let first = readers.first();
 
     // The track table.
     let chna = if single {
@@ -273,6 +272,8 @@ pub fn open_inputs(paths: &[&Path], adm_xml: Option<&Path>, programme: Option<&s
         adm: adm_source.clone(),
         error,
     })?;
+    // The scene holds all the renderer needs; the document goes now.
+    drop(document);
     notices.extend(std::mem::take(&mut scene.notices));
     scene.notices = notices.into_vec();
     Ok((
@@ -282,7 +283,6 @@ pub fn open_inputs(paths: &[&Path], adm_xml: Option<&Path>, programme: Option<&s
             channels,
             sample_rate,
             frames,
-            document,
             adm_source,
             dbmd,
         },

@@ -15,6 +15,7 @@
 
 use sofar::reader::{Filter, OpenOptions, Sofar};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 /// The default HRTF set (MIT KEMAR, normal pinna), 1.2 MB.
 pub const DEFAULT_SOFA: &[u8] = include_bytes!("data/MIT_KEMAR_normal_pinna.sofa");
@@ -50,6 +51,20 @@ impl Hrtf {
     /// The built-in MIT KEMAR set.
     pub fn default_set(rate: u32) -> Result<Hrtf, HrtfError> {
         Self::from_bytes(DEFAULT_SOFA, DEFAULT_NAME, rate)
+    }
+
+    /// The built-in set at `rate`, opened once per process and shared: a
+    /// render opens it for the programme and for the dialogue bus, and
+    /// parsing the SOFA file costs about 0.3 s.
+    pub fn default_shared(rate: u32) -> Result<Arc<Hrtf>, HrtfError> {
+        static CACHE: Mutex<Vec<(u32, Arc<Hrtf>)>> = Mutex::new(Vec::new());
+        let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, h)) = cache.iter().find(|(r, _)| *r == rate) {
+            return Ok(h.clone());
+        }
+        let h = Arc::new(Self::default_set(rate)?);
+        cache.push((rate, h.clone()));
+        Ok(h)
     }
 
     /// A personal SOFA file.

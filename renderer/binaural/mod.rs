@@ -260,8 +260,8 @@ impl BinauralEngine {
     ) -> Result<Self, BinauralError> {
         let rate = scene.sample_rate;
         let hrtf = match &opts.hrtf {
-            Some(p) => Hrtf::open(p, rate)?,
-            None => Hrtf::default_set(rate)?,
+            Some(p) => std::sync::Arc::new(Hrtf::open(p, rate)?),
+            None => Hrtf::default_shared(rate)?,
         };
         let vname = opts.virtual_layout.as_deref().unwrap_or(DEFAULT_VIRTUAL_LAYOUT);
         let vl = Layout::resolve(vname)?;

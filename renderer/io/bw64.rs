@@ -302,6 +302,12 @@ impl Bw64Reader {
     pub fn axml(&self) -> Option<&[u8]> {
         self.axml.as_deref()
     }
+    /// Moves the raw `axml` chunk out of the reader (a long master's ADM
+    /// can be hundreds of megabytes; the parser takes it over instead of a
+    /// copy). `axml()` answers `None` afterwards.
+    pub fn take_axml(&mut self) -> Option<Vec<u8>> {
+        self.axml.take()
+    }
     /// The parsed `chna` chunk, if any.
     pub fn chna(&self) -> Option<&Chna> {
         self.chna.as_ref()

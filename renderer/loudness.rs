@@ -545,6 +545,10 @@ pub fn target(name: &str) -> Option<&'static Target> {
 pub struct TargetCheck {
     pub target: &'static str,
     pub gating: Gating,
+    /// The target's loudness, tolerance (±LU) and true-peak ceiling.
+    pub target_lufs: f64,
+    pub tolerance_lu: f64,
+    pub max_true_peak_dbtp: f64,
     /// The loudness the target gates on (programme or dialogue).
     pub measured_lufs: Option<f64>,
     /// measured − target (LU).
@@ -567,6 +571,9 @@ impl Target {
         TargetCheck {
             target: self.name,
             gating: self.gating,
+            target_lufs: self.loudness,
+            tolerance_lu: self.tolerance,
+            max_true_peak_dbtp: self.max_true_peak,
             measured_lufs: measured,
             delta_lu: delta,
             true_peak_dbtp: report.true_peak_dbtp,
@@ -577,9 +584,68 @@ impl Target {
     }
 }
 
+/// One line for people: `PASS` or `FAIL`, then what was measured against
+/// what was asked, e.g. `FAIL: programme -18.9 LUFS (+4.1 LU from -23.0
+/// ±0.5); true peak -11.2 dBTP ≤ -1.0`.
+impl std::fmt::Display for TargetCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match self.gating {
+            Gating::Programme => "programme",
+            Gating::Dialogue => "dialogue",
+        };
+        write!(f, "{}: ", if self.pass { "PASS" } else { "FAIL" })?;
+        match (self.measured_lufs, self.delta_lu) {
+            (Some(m), Some(d)) => write!(
+                f,
+                "{what} {m:.1} LUFS ({d:+.1} LU from {:.1} ±{:.1})",
+                self.target_lufs, self.tolerance_lu
+            )?,
+            _ => write!(f, "{what} loudness not measurable (silent or too short)")?,
+        }
+        match self.true_peak_dbtp {
+            Some(tp) => write!(
+                f,
+                "; true peak {tp:.1} dBTP {} {:.1}",
+                if self.true_peak_ok { "≤" } else { "exceeds" },
+                self.max_true_peak_dbtp
+            ),
+            None => write!(f, "; true peak -inf"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn target_check_reads_as_a_sentence() {
+        let t = target("ebu-r128").unwrap();
+        let rep = LoudnessReport {
+            integrated_lufs: Some(-18.87),
+            loudness_range_lu: Some(0.4),
+            true_peak_dbtp: Some(-11.18),
+            sample_peak_dbfs: Some(-11.5),
+        };
+        let c = t.check(&rep, None);
+        assert!(!c.pass);
+        assert_eq!(
+            c.to_string(),
+            "FAIL: programme -18.9 LUFS (+4.1 LU from -23.0 ±0.5); true peak -11.2 dBTP ≤ -1.0"
+        );
+        let ok = t.check(
+            &LoudnessReport {
+                integrated_lufs: Some(-23.2),
+                true_peak_dbtp: Some(-0.5),
+                ..rep
+            },
+            None,
+        );
+        assert_eq!(
+            ok.to_string(),
+            "FAIL: programme -23.2 LUFS (-0.2 LU from -23.0 ±0.5); true peak -0.5 dBTP exceeds -1.0"
+        );
+    }
 
     fn sine(freq: f64, amp_dbfs: f64, rate: u32, seconds: f64, phase: f64) -> Vec<f32> {
         let a = 10f64.powf(amp_dbfs / 20.0);

@@ -164,6 +164,8 @@ fn plot(path: &std::path::Path, rows: &[BenchRow], layout: &str) -> Result<(), S
         .configure_mesh()
         .x_desc("objects")
         .y_desc("real-time factor (audio s / wall s)")
+        .x_label_formatter(&|v| format!("{v}"))
+        .y_label_formatter(&|v| format!("{v}"))
         .draw()
         .map_err(|e| e.to_string())?;
     // the real-time line
@@ -191,7 +193,11 @@ fn plot(path: &std::path::Path, rows: &[BenchRow], layout: &str) -> Result<(), S
         chart
             .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
             .map_err(|e| e.to_string())?
-            .label(format!("{b}: {adapter}"))
+            .label(if adapter.starts_with(b) {
+                adapter
+            } else {
+                format!("{b}: {adapter}")
+            })
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
         chart
             .draw_series(pts.iter().map(|p| Circle::new(*p, 4, c.filled())))

@@ -242,14 +242,14 @@ pub fn run(a: Args) -> CliResult {
     }
     let rep = meter.report();
     let mut failed = false;
-    let checks: Vec<serde_json::Value> = a
+    let checks: Vec<admix::loudness::TargetCheck> = a
         .target
         .iter()
         .map(|t| {
             let t = target(t).ok_or_else(|| format!("unknown --target {t:?}"))?;
             let c = t.check(&rep, None);
             failed |= !c.pass;
-            serde_json::to_value(c).map_err(|e| e.to_string())
+            Ok(c)
         })
         .collect::<Result<_, String>>()?;
     let r2 = |x: Option<f64>| x.map(|v| (v * 100.0).round() / 100.0);
@@ -278,11 +278,7 @@ pub fn run(a: Args) -> CliResult {
             f(rep.sample_peak_dbfs, "dBFS")
         );
         for c in &checks {
-            println!(
-                "  target {}: {}",
-                c["target"].as_str().unwrap_or(""),
-                if c["pass"] == true { "PASS" } else { "FAIL" }
-            );
+            println!("  target {}: {c}", c.target);
         }
     }
     Ok(if failed && a.strict {

@@ -22,7 +22,7 @@ use admix::engine::gpu::{Backend, engine_factory};
 use admix::input::open_inputs;
 use admix::io::OutputFormat;
 use admix::layout::Layout;
-use admix::loudness::{Target, target};
+use admix::loudness::{Target, TargetCheck, target};
 use admix::notice::Notice;
 use admix::render::{OutputKind, OutputSpec, RenderOptions, RenderReport, render_with};
 use admix::time::Time;
@@ -233,7 +233,7 @@ pub fn run(a: Args) -> CliResult {
     }
 
     let mut failed = false;
-    let checks: Vec<Vec<Value>> = report
+    let checks: Vec<Vec<TargetCheck>> = report
         .layouts
         .iter()
         .map(|l| {
@@ -242,7 +242,7 @@ pub fn run(a: Args) -> CliResult {
                 .map(|t| {
                     let c = t.check(&l.loudness, l.dialogue_lufs);
                     failed |= !c.pass;
-                    serde_json::to_value(c).unwrap_or(Value::Null)
+                    c
                 })
                 .collect()
         })
@@ -275,7 +275,7 @@ fn db(x: Option<f64>) -> Value {
         .map_or(Value::Null, |v| json!((v * 100.0).round() / 100.0))
 }
 
-fn to_json(input: &Path, scene: &admix::scene::Scene, r: &RenderReport, checks: &[Vec<Value>]) -> Value {
+fn to_json(input: &Path, scene: &admix::scene::Scene, r: &RenderReport, checks: &[Vec<TargetCheck>]) -> Value {
     json!({
         "input": input.display().to_string(),
         "programme": scene.programme.as_ref().map(|p| json!({"id": p.id, "name": p.name})),
@@ -312,7 +312,7 @@ fn fmt_db(x: Option<f64>, unit: &str) -> String {
     }
 }
 
-fn summary(scene: &admix::scene::Scene, r: &RenderReport, checks: &[Vec<Value>], notices: &[&Notice]) -> String {
+fn summary(scene: &admix::scene::Scene, r: &RenderReport, checks: &[Vec<TargetCheck>], notices: &[&Notice]) -> String {
     let mut s = String::new();
     use std::fmt::Write;
     let _ = writeln!(
@@ -357,16 +357,7 @@ fn summary(scene: &admix::scene::Scene, r: &RenderReport, checks: &[Vec<Value>],
             fmt_db(l.dialogue_lufs, "LUFS")
         );
         for t in c {
-            let pass = t["pass"].as_bool().unwrap_or(false);
-            let _ = writeln!(
-                s,
-                "  target {}: {} (measured {} , delta {} LU, true peak {})",
-                t["target"].as_str().unwrap_or(""),
-                if pass { "PASS" } else { "FAIL" },
-                t["measured_lufs"],
-                t["delta_lu"],
-                t["true_peak_dbtp"]
-            );
+            let _ = writeln!(s, "  target {}: {t}", t.target);
         }
     }
     let mut kinds: Vec<(&str, usize, &str)> = Vec::new();

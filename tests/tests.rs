@@ -19,4 +19,5 @@ mod io_malformed;
 mod io_samples;
 mod io_writer;
 mod panning_properties;
+mod robustness;
 mod scene_samples;

@@ -307,3 +307,118 @@ fn backend_auto_takes_a_hardware_gpu_or_the_cpu_and_says_which() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("expected auto, cpu or gpu"));
 }
+
+/// All samples of a rendered file, planar.
+fn samples_of(p: &Path) -> Vec<Vec<f32>> {
+    let mut r = admix::io::bw64::Bw64Reader::open(p).unwrap();
+    let (ch, n) = (r.channels() as usize, r.frames() as usize);
+    let mut v = vec![vec![0.0f32; n]; ch];
+    let mut refs: Vec<&mut [f32]> = v.iter_mut().map(|c| c.as_mut_slice()).collect();
+    r.read_planar(0, &mut refs).unwrap();
+    v
+}
+
+#[test]
+fn dolby_dbmd_headphone_modes_drive_the_binaural_render() {
+    // Real Dolby Atmos Conversion Tool masters: sample 0 says "not indicated"
+    // for both objects (→ mid), sample 3 "near" for both, sample 6 "far" for
+    // one object and "off" for the other. The render without
+    // --headphone-mode must equal the one forced to the file's mode, and
+    // differ from the others.
+    let Some(dir) = crate::common::samples_dir("dolby_dbmd_headphone_modes_drive_the_binaural_render") else {
+        return;
+    };
+    let tmp = test_dir("dbmd_modes");
+    let render = |file: &str, mode: Option<&str>| {
+        let src = dir.join("dbmd-atmos-parser").join(file);
+        let out = tmp.path().join(format!("{file}.{}.wav", mode.unwrap_or("file")));
+        let mut args = vec!["render", s(&src), "--binaural", s(&out), "--format", "f32"];
+        if let Some(m) = mode {
+            args.extend(["--headphone-mode", m]);
+        }
+        ok(&args);
+        samples_of(&out)
+    };
+    let max_diff = |a: &[Vec<f32>], b: &[Vec<f32>]| {
+        a.iter()
+            .zip(b)
+            .flat_map(|(x, y)| x.iter().zip(y).map(|(p, q)| (p - q).abs()))
+            .fold(0.0f32, f32::max)
+    };
+    for (file, same, others) in [
+        ("sample_adm_file_0.wav", Some("mid"), &["near", "far", "off"][..]),
+        ("sample_adm_file_3.wav", Some("near"), &["mid", "far", "off"][..]),
+        ("sample_adm_file_6.wav", None, &["far", "off", "mid"][..]),
+    ] {
+        let from_file = render(file, None);
+        assert!(from_file[0].iter().any(|v| *v != 0.0), "{file}: silent render");
+        if let Some(m) = same {
+            let d = max_diff(&from_file, &render(file, Some(m)));
+            assert_eq!(
+                d, 0.0,
+                "{file}: dbmd modes render differently from --headphone-mode {m}: {d}"
+            );
+        }
+        for m in others {
+            let d = max_diff(&from_file, &render(file, Some(m)));
+            assert!(
+                d > 1e-4,
+                "{file}: --headphone-mode {m} renders like the file's dbmd modes ({d})"
+            );
+        }
+    }
+}
+
+#[test]
+fn gains_on_the_gpu_backend_equal_the_reference() {
+    // The same line protocol answered by gains.wgsl: every 7th case of the
+    // ear 2.1.0 objects set for 4+5+0 (all groups: extent, divergence,
+    // cartesian, zones, screen…) within the GPU tolerance of 2e-5.
+    if admix::engine::gpu::test_context("gains_on_the_gpu_backend_equal_the_reference").is_none() {
+        return;
+    }
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("adm-fixtures/ear-2.1.0/objects-4+5+0.json");
+    let file: Value = serde_json::from_slice(&std::fs::read(fixture).unwrap()).unwrap();
+    let cases: Vec<&Value> = file["cases"].as_array().unwrap().iter().step_by(7).collect();
+    let input: String = cases
+        .iter()
+        .map(|c| {
+            // the line is the case without its answers (block, referenceScreen…)
+            let mut line = (*c).clone();
+            let o = line.as_object_mut().unwrap();
+            o.remove("direct");
+            o.remove("diffuse");
+            format!("{line}\n")
+        })
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_admix"))
+        .args(["gains", "-l", "4+5+0", "--backend", "gpu", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), cases.len());
+    let mut worst = 0.0f64;
+    for (c, l) in cases.iter().zip(&lines) {
+        assert_eq!(l["id"], c["id"]);
+        for key in ["direct", "diffuse"] {
+            let (want, got) = (c[key].as_array().unwrap(), l[key].as_array().unwrap());
+            assert_eq!(want.len(), got.len(), "{}", c["id"]);
+            for (w, g) in want.iter().zip(got) {
+                let e = (w.as_f64().unwrap() - g.as_f64().unwrap()).abs();
+                assert!(e <= 2e-5, "{} {key}: want {want:?}, got {got:?}", c["id"]);
+                worst = worst.max(e);
+            }
+        }
+    }
+    eprintln!("gains --backend gpu: {} cases, worst error {worst:.2e}", cases.len());
+}

@@ -505,13 +505,30 @@ impl Kind {
 fn decode_channels(kind: Kind, bytes: &[u8], block_align: usize, dsts: &mut [(usize, &mut [f32])]) {
     let frames = dsts.first().map_or(0, |(_, d)| d.len());
     if kind == Kind::I24 && dsts.iter().all(|(off, _)| off + 3 <= block_align) {
-        // frame by frame: the bytes are read in order, each channel's
-        // output advances by one sample per frame
+        // tiles of 16 frames (a few KB, in L1): each channel's 16 samples
+        // are gathered with a fixed stride into 16 consecutive outputs
         const S24: f32 = 1.0 / 8_388_608.0;
-        for (t, fr) in bytes.chunks_exact(block_align).take(frames).enumerate() {
+        const T: usize = 16;
+        let frames = frames.min(bytes.len() / block_align.max(1));
+        let mut t = 0;
+        while t + T <= frames {
+            let tile = &bytes[t * block_align..(t + T) * block_align];
+            for (off, d) in dsts.iter_mut() {
+                let Some(out) = d.get_mut(t..t + T) else { continue };
+                let col = &tile[*off..];
+                for (k, o) in out.iter_mut().enumerate() {
+                    let i = k * block_align;
+                    if let [a, b, c, ..] = col[i..] {
+                        *o = (i32::from_le_bytes([0, a, b, c]) >> 8) as f32 * S24;
+                    }
+                }
+            }
+            t += T;
+        }
+        for (fi, fr) in bytes.chunks_exact(block_align).enumerate().take(frames).skip(t) {
             for (off, d) in dsts.iter_mut() {
                 let (a, b, c) = (fr[*off], fr[*off + 1], fr[*off + 2]);
-                if let Some(o) = d.get_mut(t) {
+                if let Some(o) = d.get_mut(fi) {
                     *o = (i32::from_le_bytes([0, a, b, c]) >> 8) as f32 * S24;
                 }
             }
@@ -1189,6 +1206,36 @@ mod tests {
         assert!(r.read_planar_channels(0, &[2], &mut one).is_err());
         let mut ragged = vec![vec![0f32; 5], vec![0f32; 4]];
         assert!(r.read_planar(0, &mut ragged).is_err());
+    }
+
+    #[test]
+    fn tiled_24_bit_decoding_equals_one_channel_at_a_time() {
+        // frame counts around the 16-frame tile, a frame with a padding
+        // byte, any subset of channels in any order
+        let mut x = 12345u32;
+        let mut byte = || {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 16) as u8
+        };
+        for (channels, pad) in [(1usize, 0usize), (5, 1), (33, 0), (7, 2)] {
+            let align = channels * 3 + pad;
+            for frames in [0usize, 1, 15, 16, 17, 40, 100] {
+                let bytes: Vec<u8> = (0..frames * align).map(|_| byte()).collect();
+                let pick: Vec<usize> = (0..channels).rev().step_by(2).collect();
+                let mut want = vec![vec![0.0f32; frames]; pick.len()];
+                for (w, &c) in want.iter_mut().zip(&pick) {
+                    decode(Kind::I24, &bytes, align, c * 3, w);
+                }
+                let mut got = vec![vec![9.0f32; frames]; pick.len()];
+                let mut dsts: Vec<(usize, &mut [f32])> = pick
+                    .iter()
+                    .zip(got.iter_mut())
+                    .map(|(&c, g)| (c * 3, g.as_mut_slice()))
+                    .collect();
+                decode_channels(Kind::I24, &bytes, align, &mut dsts);
+                assert_eq!(got, want, "{channels} channels, pad {pad}, {frames} frames");
+            }
+        }
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //!   cartesian (moving round the room and up; every 3rd with Dolby-style
 //!   jumpPosition and a 5 ms interpolation length). Every 7th object jumps to
 //!   a new place each second (jumpPosition without interpolation).
-//! - Metadata blocks are 1024 samples long.
+//! - Metadata blocks are 20 ms long (960 samples at 48 kHz): block times are
+//!   then exact decimals, which every ADM reader accepts (the fractional
+//!   `…S48000` form of BS.2076-2 is not read by ear 2.1.0, for one).
 //! - The bed is the BS.2094 7.1.2 pack `AP_00010016` by reference.
 //! - Object 1 is dialogue (its own audioContent with dialogue = 1).
 //! - Every track carries an identifiable signal: object k a sine at
@@ -43,8 +45,15 @@ impl Default for DemoSpec {
     }
 }
 
-/// Samples per metadata block.
-pub const BLOCK_SAMPLES: u64 = 1024;
+/// Samples per metadata block: 20 ms where the rate allows it (any rate
+/// divisible by 50), else 1024.
+pub fn block_samples(rate: u32) -> u64 {
+    if rate >= 50 && rate.is_multiple_of(50) {
+        u64::from(rate / 50)
+    } else {
+        1024
+    }
+}
 const BED_PACK: &str = "AP_00010016";
 
 /// Frequency of object k's sine.
@@ -113,7 +122,8 @@ pub fn document(spec: &DemoSpec, frames: u64) -> (Document, Chna) {
     let mut doc = Document::default();
     let mut chna = Vec::new();
     let mut track_index = 1u16;
-    let blocks = frames.div_ceil(BLOCK_SAMPLES).max(1);
+    let block = block_samples(rate);
+    let blocks = frames.div_ceil(block).max(1);
     let mut effects = Vec::new();
     for k in 0..spec.objects {
         let id = 0x1001 + k;
@@ -127,8 +137,8 @@ pub fn document(spec: &DemoSpec, frames: u64) -> (Document, Chna) {
         );
         let mut bfs = Vec::with_capacity(blocks as usize);
         for b in 0..blocks {
-            let s0 = b * BLOCK_SAMPLES;
-            let s1 = ((b + 1) * BLOCK_SAMPLES).min(frames.max(BLOCK_SAMPLES));
+            let s0 = b * block;
+            let s1 = ((b + 1) * block).min(frames.max(block));
             bfs.push(BlockFormat {
                 id: format!("AB_0003{id:04x}_{:08x}", b + 1),
                 rtime: Some(Time::from_samples(s0 as i64, rate)),

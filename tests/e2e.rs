@@ -296,3 +296,26 @@ fn toolbox_render_pairs() {
     }
     assert!(checked >= 8, "only {checked} toolbox pairs checked");
 }
+
+#[test]
+fn the_demo_master_renders_equal_ear_render() {
+    // adm-fixtures/ear-2.1.0-demo: dense moving automation, extent, diffuse,
+    // cartesian jumps with interpolation — rendered by ear-render 2.1.0.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("adm-fixtures/ear-2.1.0-demo");
+    let tmp = tempfile::tempdir().unwrap();
+    for lname in ["4+7+0", "0+2+0"] {
+        let layout = Layout::builtin(lname).unwrap().unwrap();
+        let ours = render_file(&dir.join("demo8.wav"), &layout, tmp.path(), "demo8");
+        let theirs = read_all(&dir.join(format!("demo8.{lname}.wav")));
+        let (d, c, i) = max_diff(&ours, &theirs);
+        eprintln!("demo8 → {lname}: max |Δ| {d:.2e} (channel {c}, sample {i})");
+        assert!(
+            d <= E2E_TOL,
+            "demo8 → {lname}: max |Δ| {d:e} at {} sample {i}: ours {} ear {}",
+            layout.speakers[c].label,
+            ours[c][i],
+            theirs[c][i]
+        );
+        assert!(ours.iter().flatten().any(|v| v.abs() > 0.01), "demo8 → {lname}: silent");
+    }
+}

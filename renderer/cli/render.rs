@@ -305,16 +305,19 @@ fn to_json(input: &Path, scene: &admix::scene::Scene, r: &RenderReport, checks: 
     })
 }
 
-fn fmt_db(x: Option<f64>, unit: &str) -> String {
+/// A level, or `missing` when there is none (silence for peaks; too short
+/// or gated out for loudness; under 3 s for the loudness range).
+fn fmt_db(x: Option<f64>, unit: &str, missing: &str) -> String {
     match x.filter(|v| v.is_finite()) {
         Some(v) => format!("{v:.1} {unit}"),
-        None => "-inf".into(),
+        None => missing.into(),
     }
 }
 
 fn summary(scene: &admix::scene::Scene, r: &RenderReport, checks: &[Vec<TargetCheck>], notices: &[&Notice]) -> String {
     let mut s = String::new();
     use std::fmt::Write;
+    let has_dialogue = scene.items.iter().any(|i| i.dialogue);
     let _ = writeln!(
         s,
         "rendered {:.2} s of audio in {:.2} s ({:.1}x real time, {})",
@@ -351,10 +354,14 @@ fn summary(scene: &admix::scene::Scene, r: &RenderReport, checks: &[Vec<TargetCh
         let _ = writeln!(
             s,
             "  loudness {} | LRA {} | true peak {} | dialogue {}",
-            fmt_db(l.loudness.integrated_lufs, "LUFS"),
-            fmt_db(l.loudness.loudness_range_lu, "LU"),
-            fmt_db(l.loudness.true_peak_dbtp, "dBTP"),
-            fmt_db(l.dialogue_lufs, "LUFS")
+            fmt_db(l.loudness.integrated_lufs, "LUFS", "n/a (silent or under 0.4 s)"),
+            fmt_db(l.loudness.loudness_range_lu, "LU", "n/a (under 3 s)"),
+            fmt_db(l.loudness.true_peak_dbtp, "dBTP", "-inf"),
+            if has_dialogue {
+                fmt_db(l.dialogue_lufs, "LUFS", "n/a (silent)")
+            } else {
+                "none marked in the ADM".to_string()
+            }
         );
         for t in c {
             let _ = writeln!(s, "  target {}: {t}", t.target);

@@ -279,10 +279,6 @@ fn toolbox_render_pairs() {
         if name.ends_with("_0_5_0") || p.extension().is_none_or(|e| e != "wav") {
             continue;
         }
-        if name.starts_with("hoa_") {
-            eprintln!("toolbox {name}: SKIP — HOA items are parsed and reported but not rendered yet");
-            continue;
-        }
         let ours = render_file(&p, &layout, tmp.path(), &name);
         let theirs = read_all(&dir.join(format!("{name}_0_5_0.wav")));
         let (d, c, i) = max_diff(&ours, &theirs);
@@ -294,7 +290,7 @@ fn toolbox_render_pairs() {
         );
         checked += 1;
     }
-    assert!(checked >= 8, "only {checked} toolbox pairs checked");
+    assert!(checked >= 11, "only {checked} toolbox pairs checked (HOA included)");
 }
 
 #[test]
@@ -317,5 +313,28 @@ fn the_demo_master_renders_equal_ear_render() {
             theirs[c][i]
         );
         assert!(ours.iter().flatten().any(|v| v.abs() > 0.01), "demo8 → {lname}: silent");
+    }
+}
+
+#[test]
+fn hoa_renders_equal_ear_render() {
+    // adm-fixtures/ear-2.1.0-hoa: a 3rd-order N3D set and a timed 1st-order
+    // FuMa set, decoded by ear-render 2.1.0 to 4+7+0 and 9+10+3.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("adm-fixtures/ear-2.1.0-hoa");
+    let tmp = tempfile::tempdir().unwrap();
+    for lname in ["4+7+0", "9+10+3"] {
+        let layout = Layout::builtin(lname).unwrap().unwrap();
+        let ours = render_file(&dir.join("hoa.wav"), &layout, tmp.path(), "hoa");
+        let theirs = read_all(&dir.join(format!("hoa.{lname}.wav")));
+        let (d, c, i) = max_diff(&ours, &theirs);
+        eprintln!("hoa → {lname}: max |Δ| {d:.2e} (channel {c}, sample {i})");
+        assert!(
+            d <= E2E_TOL,
+            "hoa → {lname}: max |Δ| {d:e} at {} sample {i}: ours {} ear {}",
+            layout.speakers[c].label,
+            ours[c][i],
+            theirs[c][i]
+        );
+        assert!(ours.iter().flatten().any(|v| v.abs() > 0.05), "hoa → {lname}: silent");
     }
 }

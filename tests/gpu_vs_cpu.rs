@@ -603,6 +603,8 @@ fn gpu_renders_equal_cpu_renders_on_the_fixtures_and_the_demo() {
     }
     jobs.push((demo.clone(), "9.1.6"));
     jobs.push((demo.clone(), "theatre"));
+    let hoa = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("adm-fixtures/ear-2.1.0-hoa/hoa.wav");
+    jobs.push((hoa, "9+10+3"));
     let gpu = {
         let ctx = ctx.clone();
         move |layout: &Layout, scene: &Scene| -> Result<Box<dyn LayoutEngine>, admix::render::RenderError> {

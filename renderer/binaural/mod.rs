@@ -293,7 +293,10 @@ impl BinauralEngine {
         let renders = |it: &RenderItem, m: RenderMode| {
             keep(it)
                 && item_mode(it, opts.mode_override) == m
-                && matches!(it.kind, ItemKind::Object { .. } | ItemKind::DirectSpeakers { .. })
+                && matches!(
+                    it.kind,
+                    ItemKind::Object { .. } | ItemKind::DirectSpeakers { .. } | ItemKind::Hoa { .. }
+                )
         };
         let mut groups = Vec::new();
         for m in [

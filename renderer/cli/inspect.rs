@@ -88,7 +88,7 @@ fn span(kind: &ItemKind) -> (Value, Value) {
     match kind {
         ItemKind::Object { blocks } => of(blocks),
         ItemKind::DirectSpeakers { blocks, .. } => of(blocks),
-        ItemKind::Hoa { blocks } => of(blocks),
+        ItemKind::Hoa { blocks, .. } => of(blocks),
         ItemKind::Matrix | ItemKind::Binaural => (Value::Null, Value::Null),
     }
 }

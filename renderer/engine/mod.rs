@@ -19,6 +19,7 @@
 
 pub mod decorrelate;
 pub mod gpu;
+pub mod hoa;
 pub mod mixer;
 pub mod timeline;
 
@@ -123,6 +124,8 @@ pub struct CpuEngine {
     pub blocks_computed: u64,
     /// Which scene items this engine renders (all, by default).
     active: Vec<bool>,
+    /// Per scene item: the HOA decoder column, for HOA items that decode.
+    hoa: Vec<Option<Vec<f64>>>,
 }
 
 impl CpuEngine {
@@ -156,11 +159,13 @@ impl CpuEngine {
                 done: false,
             })
             .collect();
+        let gain_calc = GainCalc::new(layout)?;
+        let (hoa, notices) = hoa::hoa_gains(layout, gain_calc.point_source(), scene);
         Ok(CpuEngine {
             layout: layout.clone(),
             n,
             kernels: Kernels::detect(),
-            gain_calc: GainCalc::new(layout)?,
+            gain_calc,
             ds_panner: DirectSpeakersPanner::new(layout)?,
             ctx: ObjectContext {
                 reference_screen: scene.reference_screen,
@@ -172,9 +177,10 @@ impl CpuEngine {
             tail: vec![vec![0.0; LATENCY]; n],
             conv: Convolver::new(&filters, CONV_BLOCK),
             pos: 0,
-            notices: Vec::new(),
+            notices,
             blocks_computed: 0,
             active: scene.items.iter().map(keep).collect(),
+            hoa,
         })
     }
 
@@ -215,12 +221,19 @@ impl CpuEngine {
             .states
             .par_iter_mut()
             .zip(scene.items.par_iter())
+            .zip(self.hoa.par_iter())
             .zip(self.active.par_iter())
             .filter(|(_, active)| **active)
             .map_init(
                 || (gc.scratch(), vec![0.0f64; n], vec![0.0f64; n]),
-                |(scratch, d64, f64b), ((st, item), _)| {
-                    advance(st, item, c0, c1, rate, gc, dsp, ctx, scratch, d64, f64b)
+                |(scratch, d64, f64b), (((st, item), hoa), _)| {
+                    let p = Panners {
+                        gc,
+                        dsp,
+                        ctx,
+                        hoa: hoa.as_deref(),
+                    };
+                    advance(st, item, c0, c1, rate, &p, scratch, d64, f64b)
                 },
             )
             .sum();
@@ -301,6 +314,15 @@ impl CpuEngine {
     }
 }
 
+/// The per-layout panners an item's blocks are computed with.
+struct Panners<'a> {
+    gc: &'a GainCalc,
+    dsp: &'a DirectSpeakersPanner,
+    ctx: &'a ObjectContext,
+    /// This item's HOA decoder column (HOA items only).
+    hoa: Option<&'a [f64]>,
+}
+
 /// Advance one item's timeline over [c0, c1): enter blocks (computing their
 /// gains), cut pieces. Returns the number of blocks whose gains were computed.
 #[allow(clippy::too_many_arguments)]
@@ -310,9 +332,7 @@ fn advance(
     c0: i64,
     c1: i64,
     rate: u32,
-    gc: &GainCalc,
-    dsp: &DirectSpeakersPanner,
-    ctx: &ObjectContext,
+    p: &Panners<'_>,
     scratch: &mut Scratch,
     d64: &mut [f64],
     f64b: &mut [f64],
@@ -325,8 +345,14 @@ fn advance(
     if st.done || item.gain == 0.0 {
         return 0;
     }
-    if !matches!(item.kind, ItemKind::Object { .. } | ItemKind::DirectSpeakers { .. }) {
-        return 0; // HOA, Matrix, Binaural: reported by the scene, not rendered here
+    let renders = match item.kind {
+        ItemKind::Object { .. } | ItemKind::DirectSpeakers { .. } => true,
+        ItemKind::Hoa { .. } => p.hoa.is_some(),
+        // Matrix, Binaural: reported by the scene, not rendered here
+        ItemKind::Matrix | ItemKind::Binaural => false,
+    };
+    if !renders {
+        return 0;
     }
     let n_blocks = item.kind.block_count();
     let mut computed = 0;
@@ -337,7 +363,7 @@ fn advance(
                 st.done = true;
                 break;
             }
-            st.enter(item, rate, gc, dsp, ctx, scratch, d64, f64b);
+            st.enter(item, rate, p, scratch, d64, f64b);
             computed += 1;
             continue;
         }
@@ -382,7 +408,7 @@ fn advance(
             st.done = true;
             break;
         }
-        st.enter(item, rate, gc, dsp, ctx, scratch, d64, f64b);
+        st.enter(item, rate, p, scratch, d64, f64b);
         computed += 1;
     }
     computed
@@ -395,25 +421,12 @@ impl ItemState {
         &mut self,
         item: &RenderItem,
         rate: u32,
-        gc: &GainCalc,
-        dsp: &DirectSpeakersPanner,
-        ctx: &ObjectContext,
+        p: &Panners<'_>,
         scratch: &mut Scratch,
         d64: &mut [f64],
         f64b: &mut [f64],
     ) {
-        let next = enter_block(
-            item,
-            self.next,
-            rate,
-            gc,
-            dsp,
-            ctx,
-            scratch,
-            d64,
-            f64b,
-            &mut self.lfe_dropped,
-        );
+        let next = enter_block(item, self.next, rate, p, scratch, d64, f64b, &mut self.lfe_dropped);
         self.next += 1;
         self.prev = self.cur.take().map(|(_, g)| g);
         self.cur = Some(next);
@@ -426,9 +439,7 @@ fn enter_block(
     item: &RenderItem,
     i: usize,
     rate: u32,
-    gc: &GainCalc,
-    dsp: &DirectSpeakersPanner,
-    ctx: &ObjectContext,
+    p: &Panners<'_>,
     scratch: &mut Scratch,
     d64: &mut [f64],
     f64b: &mut [f64],
@@ -438,7 +449,7 @@ fn enter_block(
     match &item.kind {
         ItemKind::Object { blocks } => {
             let b = &blocks[i];
-            gc.calc(&b.block, ctx, scratch, d64, f64b);
+            p.gc.calc(&b.block, p.ctx, scratch, d64, f64b);
             let direct: Vec<f32> = d64.iter().map(|v| (v * g) as f32).collect();
             let diffuse: Vec<f32> = f64b.iter().map(|v| (v * g) as f32).collect();
             let has_diffuse = diffuse.iter().any(|v| *v != 0.0);
@@ -453,7 +464,7 @@ fn enter_block(
         }
         ItemKind::DirectSpeakers { blocks, context } => {
             let b = &blocks[i];
-            let routing = dsp.calc(&b.block, context, d64);
+            let routing = p.dsp.calc(&b.block, context, d64);
             if routing == Routing::LfeDropped {
                 *lfe_dropped = true;
             }
@@ -468,7 +479,20 @@ fn enter_block(
                 },
             )
         }
-        // Never reached: `advance` only renders Objects and DirectSpeakers.
+        ItemKind::Hoa { blocks, .. } => {
+            let b = &blocks[i];
+            let direct: Vec<f32> = p.hoa.unwrap_or(&[]).iter().map(|v| (v * g) as f32).collect();
+            // HOA decodes with fixed gains over each block (BS.2127 §9).
+            (
+                BlockSpan::new(b.start, None, b.end, rate),
+                BlockGains {
+                    diffuse: vec![0.0; direct.len()],
+                    direct,
+                    has_diffuse: false,
+                },
+            )
+        }
+        // Never reached: `advance` renders only Objects, DirectSpeakers and HOA.
         _ => (
             BlockSpan::new(crate::time::Time::ZERO, None, Some(crate::time::Time::ZERO), rate),
             BlockGains {

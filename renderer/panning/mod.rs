@@ -12,6 +12,7 @@ pub mod extent;
 pub mod flat;
 pub mod gain_calc;
 pub mod geom;
+pub mod hoa;
 pub mod hull;
 pub mod point_source;
 pub mod screen;

@@ -1262,7 +1262,7 @@ fn make_item(
         }
         TypeDefinition::Hoa => {
             let placed = place(&channel.blocks, &timing, rate, |_| None, notices)?;
-            let blocks = channel
+            let blocks: Vec<TimedBlock<crate::adm::elements::HoaBlock>> = channel
                 .blocks
                 .iter()
                 .zip(placed)
@@ -1271,12 +1271,26 @@ fn make_item(
                     _ => None,
                 })
                 .collect();
-            notices.add(
-                "not-rendered-hoa",
-                id.as_str(),
-                format!("HOA item {id} (channel {}) is not rendered", channel.id),
+            // normalization: the block's, else the innermost pack's that
+            // says, else SN3D (BS.2076-2 default)
+            let normalization = blocks
+                .first()
+                .and_then(|b| b.block.normalization.clone())
+                .or_else(|| pack_path.iter().rev().find_map(|p| p.normalization.clone()))
+                .unwrap_or_else(|| "SN3D".to_string());
+            let group = format!(
+                "{}/{}",
+                sel.objects.iter().map(|o| o.id.as_str()).collect::<Vec<_>>().join("/"),
+                pack_path.first().map_or(channel.id.as_str(), |p| p.id.as_str())
             );
-            (ItemKind::Hoa { blocks }, false)
+            (
+                ItemKind::Hoa {
+                    blocks,
+                    group,
+                    normalization,
+                },
+                false,
+            )
         }
         TypeDefinition::Matrix => {
             notices.add(

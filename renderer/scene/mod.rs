@@ -5,8 +5,9 @@
 //! exact times and its ramps; refuses references that lead nowhere,
 //! overlapping or negative-duration blocks (with element ID and XML line).
 //!
-//! Everything the renderer will not render as the file asks (HOA, Matrix,
-//! Binaural items, repaired block times, …) is a [`Notice`].
+//! Everything the renderer will not render as the file asks (Matrix and
+//! Binaural items on loudspeakers, repaired block times, …) is a [`Notice`];
+//! HOA sets that cannot be decoded are reported by the engines.
 //!
 //! [`build`] (in `build.rs`) selects the items (BS.2127 §6.1); `timing.rs`
 //! places each channel's blocks on the timeline, repairs near-misses and
@@ -101,9 +102,15 @@ pub enum ItemKind {
         /// frequency and common-definition pack, for LFE and mapping rules
         context: DirectSpeakersContext,
     },
-    /// Parsed, reported, not rendered (yet).
+    /// One channel of an HOA signal set; rendered with the decoder designed
+    /// for all channels of its `group` together (BS.2127 §9, ear's AllRAD).
     Hoa {
         blocks: Vec<TimedBlock<HoaBlock>>,
+        /// The HOA items decoded together: the audioObject path and the root
+        /// audioPackFormat (`AO_1001/AP_00041001`).
+        group: String,
+        /// `normalization` from the block or the pack path (default SN3D).
+        normalization: String,
     },
     /// Parsed, reported, not rendered.
     Matrix,
@@ -127,7 +134,7 @@ impl ItemKind {
         match self {
             ItemKind::Object { blocks } => blocks.len(),
             ItemKind::DirectSpeakers { blocks, .. } => blocks.len(),
-            ItemKind::Hoa { blocks } => blocks.len(),
+            ItemKind::Hoa { blocks, .. } => blocks.len(),
             ItemKind::Matrix | ItemKind::Binaural => 0,
         }
     }

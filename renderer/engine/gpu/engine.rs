@@ -136,6 +136,8 @@ pub struct GpuEngine {
     pos: u64,
     notices: Vec<Notice>,
     blocks_computed: u64,
+    /// Per scene item: the HOA decoder column (fixed gains, computed on the CPU).
+    hoa: Vec<Option<Vec<f64>>>,
 }
 
 fn gpu_err(e: GpuError) -> EngineError {
@@ -145,6 +147,7 @@ fn gpu_err(e: GpuError) -> EngineError {
 impl GpuEngine {
     pub fn new(ctx: Arc<GpuContext>, layout: &Layout, scene: &Scene) -> Result<Self, RenderError> {
         let gc = GainCalc::new(layout)?;
+        let (hoa, hoa_notices) = crate::engine::hoa::hoa_gains(layout, gc.point_source(), scene);
         let flat = FlatLayout::new(layout, &gc)?;
         let _ = gc.polar_extent();
         let n = layout.speakers.len();
@@ -280,8 +283,9 @@ impl GpuEngine {
             tail: vec![vec![0.0; LATENCY]; n],
             conv: Convolver::new(&filters, CONV_BLOCK),
             pos: 0,
-            notices: Vec::new(),
+            notices: hoa_notices,
             blocks_computed: 0,
+            hoa,
             ctx,
         };
         e.ctx.check().map_err(|e| RenderError::Engine(gpu_err(e)))?;
@@ -403,6 +407,20 @@ impl GpuEngine {
                 // DirectSpeakers never ramp (BS.2127 §8: fixed gains per block).
                 (BlockSpan::new(b.start, None, b.end, self.rate), false)
             }
+            ItemKind::Hoa { blocks, .. } => {
+                let b = &blocks[bi];
+                let w = &mut self.work;
+                w.ds_slots.push(slot);
+                let base = w.ds_gains.len();
+                w.ds_gains.resize(base + 2 * self.stride, 0.0);
+                if let Some(col) = &self.hoa[i] {
+                    for (o, v) in col.iter().enumerate() {
+                        w.ds_gains[base + o] = (v * item.gain) as f32;
+                    }
+                }
+                // HOA decodes with fixed gains over each block (BS.2127 §9).
+                (BlockSpan::new(b.start, None, b.end, self.rate), false)
+            }
             _ => (
                 BlockSpan::new(crate::time::Time::ZERO, None, Some(crate::time::Time::ZERO), self.rate),
                 false,
@@ -425,7 +443,12 @@ impl GpuEngine {
         if self.states[i].done || item.gain == 0.0 {
             return;
         }
-        if !matches!(item.kind, ItemKind::Object { .. } | ItemKind::DirectSpeakers { .. }) {
+        let renders = match item.kind {
+            ItemKind::Object { .. } | ItemKind::DirectSpeakers { .. } => true,
+            ItemKind::Hoa { .. } => self.hoa[i].is_some(),
+            ItemKind::Matrix | ItemKind::Binaural => false,
+        };
+        if !renders {
             return;
         }
         let n_blocks = item.kind.block_count();

@@ -2,11 +2,50 @@
 //! outputs (`out[o] = Σ_i in[i] ⊛ h[i][o]`), summed in the frequency
 //! domain so each output costs one inverse FFT per block. Blocks of
 //! `block` samples; no allocation per block; silent inputs whose history
-//! has died away are skipped.
+//! has died away are skipped. Spectra are kept as separate real and
+//! imaginary arrays so the complex multiply-accumulate over the bins (the
+//! bulk of the work) vectorises.
 
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use std::sync::Arc;
+
+/// A run of spectra, real and imaginary parts apart.
+#[derive(Clone, Default)]
+struct Split {
+    re: Vec<f32>,
+    im: Vec<f32>,
+}
+
+impl Split {
+    fn zeros(n: usize) -> Self {
+        Split {
+            re: vec![0.0; n],
+            im: vec![0.0; n],
+        }
+    }
+    fn is_empty(&self) -> bool {
+        self.re.is_empty()
+    }
+}
+
+/// acc += x · h over one partition's bins.
+#[inline]
+fn cmac(acc_re: &mut [f32], acc_im: &mut [f32], xr: &[f32], xi: &[f32], hr: &[f32], hi: &[f32]) {
+    let n = acc_re
+        .len()
+        .min(acc_im.len())
+        .min(xr.len())
+        .min(xi.len())
+        .min(hr.len())
+        .min(hi.len());
+    let (acc_re, acc_im) = (&mut acc_re[..n], &mut acc_im[..n]);
+    let (xr, xi, hr, hi) = (&xr[..n], &xi[..n], &hr[..n], &hi[..n]);
+    for k in 0..n {
+        acc_re[k] += xr[k] * hr[k] - xi[k] * hi[k];
+        acc_im[k] += xr[k] * hi[k] + xi[k] * hr[k];
+    }
+}
 
 pub struct MimoConvolver {
     block: usize,
@@ -16,15 +55,15 @@ pub struct MimoConvolver {
     r2c: Arc<dyn RealToComplex<f32>>,
     c2r: Arc<dyn ComplexToReal<f32>>,
     /// [input][output] → parts × bins spectra (empty when the filter is all zero)
-    filters: Vec<Vec<Vec<Complex<f32>>>>,
+    filters: Vec<Vec<Split>>,
     /// [input] → ring of `parts` input spectra
-    history: Vec<Vec<Complex<f32>>>,
+    history: Vec<Split>,
     prev: Vec<Vec<f32>>,
     live: Vec<usize>,
     ring: usize,
     frame: Vec<f32>,
     spec: Vec<Complex<f32>>,
-    acc: Vec<Vec<Complex<f32>>>,
+    acc: Vec<Split>,
     sf: Vec<Complex<f32>>,
     si: Vec<Complex<f32>>,
 }
@@ -40,21 +79,26 @@ impl MimoConvolver {
         let c2r = planner.plan_fft_inverse(2 * block);
         let mut frame = vec![0.0f32; 2 * block];
         let mut sf = r2c.make_scratch_vec();
-        let fd: Vec<Vec<Vec<Complex<f32>>>> = filters
+        let mut spec = vec![Complex::new(0.0f32, 0.0); bins];
+        let fd: Vec<Vec<Split>> = filters
             .iter()
             .map(|per_out| {
                 (0..outputs)
                     .map(|o| {
                         let Some(h) = per_out.get(o).filter(|h| h.iter().any(|v| *v != 0.0)) else {
-                            return Vec::new();
+                            return Split::default();
                         };
-                        let mut out = vec![Complex::new(0.0, 0.0); parts * bins];
+                        let mut out = Split::zeros(parts * bins);
                         for p in 0..parts {
                             frame.fill(0.0);
                             let lo = (p * block).min(h.len());
                             let hi = ((p + 1) * block).min(h.len());
                             frame[..hi - lo].copy_from_slice(&h[lo..hi]);
-                            let _ = r2c.process_with_scratch(&mut frame, &mut out[p * bins..(p + 1) * bins], &mut sf);
+                            let _ = r2c.process_with_scratch(&mut frame, &mut spec, &mut sf);
+                            for (k, c) in spec.iter().enumerate() {
+                                out.re[p * bins + k] = c.re;
+                                out.im[p * bins + k] = c.im;
+                            }
                         }
                         out
                     })
@@ -68,13 +112,13 @@ impl MimoConvolver {
             inputs: n,
             outputs,
             filters: fd,
-            history: vec![vec![Complex::new(0.0, 0.0); parts * bins]; n],
+            history: vec![Split::zeros(parts * bins); n],
             prev: vec![vec![0.0; block]; n],
             live: vec![0; n],
             ring: 0,
             frame,
-            spec: vec![Complex::new(0.0, 0.0); bins],
-            acc: vec![vec![Complex::new(0.0, 0.0); bins]; outputs],
+            spec,
+            acc: vec![Split::zeros(bins); outputs],
             si: c2r.make_scratch_vec(),
             sf,
             r2c,
@@ -91,7 +135,8 @@ impl MimoConvolver {
         let (b, bins) = (self.block, self.block + 1);
         let slot = self.ring;
         for a in self.acc.iter_mut() {
-            a.fill(Complex::new(0.0, 0.0));
+            a.re.fill(0.0);
+            a.im.fill(0.0);
         }
         let mut any = false;
         for i in 0..self.inputs.min(inputs.len()) {
@@ -111,7 +156,12 @@ impl MimoConvolver {
             let _ = self
                 .r2c
                 .process_with_scratch(&mut self.frame, &mut self.spec, &mut self.sf);
-            self.history[i][slot * bins..(slot + 1) * bins].copy_from_slice(&self.spec);
+            let hist = &mut self.history[i];
+            for (k, c) in self.spec.iter().enumerate() {
+                hist.re[slot * bins + k] = c.re;
+                hist.im[slot * bins + k] = c.im;
+            }
+            let hist = &self.history[i];
             for o in 0..self.outputs {
                 let f = &self.filters[i][o];
                 if f.is_empty() {
@@ -121,11 +171,15 @@ impl MimoConvolver {
                 let acc = &mut self.acc[o];
                 for p in 0..self.parts {
                     let h = (slot + self.parts - p) % self.parts;
-                    let xs = &self.history[i][h * bins..(h + 1) * bins];
-                    let fs = &f[p * bins..(p + 1) * bins];
-                    for k in 0..bins {
-                        acc[k] += xs[k] * fs[k];
-                    }
+                    let (xs, fs) = (h * bins..(h + 1) * bins, p * bins..(p + 1) * bins);
+                    cmac(
+                        &mut acc.re,
+                        &mut acc.im,
+                        &hist.re[xs.clone()],
+                        &hist.im[xs],
+                        &f.re[fs.clone()],
+                        &f.im[fs],
+                    );
                 }
             }
         }
@@ -136,10 +190,15 @@ impl MimoConvolver {
                 out.fill(0.0);
                 continue;
             }
-            let acc = &mut self.acc[o];
-            acc[0].im = 0.0;
-            acc[b].im = 0.0;
-            let _ = self.c2r.process_with_scratch(acc, &mut self.frame, &mut self.si);
+            let acc = &self.acc[o];
+            for (k, c) in self.spec.iter_mut().enumerate() {
+                *c = Complex::new(acc.re[k], acc.im[k]);
+            }
+            self.spec[0].im = 0.0;
+            self.spec[b].im = 0.0;
+            let _ = self
+                .c2r
+                .process_with_scratch(&mut self.spec, &mut self.frame, &mut self.si);
             for (y, v) in out.iter_mut().zip(&self.frame[b..]) {
                 *y = v * scale;
             }

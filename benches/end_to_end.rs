@@ -9,9 +9,24 @@ use admix::binaural::{BinauralOptions, headphone_layout};
 use admix::io::OutputFormat;
 use admix::layout::Layout;
 use admix::render::{OutputKind, OutputSpec, RenderOptions, cpu_engine, render_with};
+use admix::scene::Scene;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const SECONDS: f64 = 2.0;
+
+/// One render of `scene` from the synthetic source to `out` (not written).
+fn render_once(scene: &Scene, out: &OutputSpec) {
+    let mut src = SynthSource::new(scene.frames, 48000);
+    render_with(
+        scene,
+        &mut src,
+        std::slice::from_ref(out),
+        &RenderOptions::default(),
+        &cpu_engine,
+        &mut |_, _| {},
+    )
+    .unwrap();
+}
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("end_to_end/cpu");
@@ -30,18 +45,7 @@ fn bench(c: &mut Criterion) {
                 dither: false,
             };
             g.bench_function(format!("objects={objects}/layout={layout}"), |b| {
-                b.iter(|| {
-                    let mut src = SynthSource::new(scene.frames, 48000);
-                    render_with(
-                        &scene,
-                        &mut src,
-                        std::slice::from_ref(&out),
-                        &RenderOptions::default(),
-                        &cpu_engine,
-                        &mut |_, _| {},
-                    )
-                    .unwrap()
-                })
+                b.iter(|| render_once(&scene, &out))
             });
         }
         if objects <= 128 {
@@ -54,18 +58,7 @@ fn bench(c: &mut Criterion) {
                 dither: false,
             };
             g.bench_function(format!("objects={objects}/layout=binaural"), |b| {
-                b.iter(|| {
-                    let mut src = SynthSource::new(scene.frames, 48000);
-                    render_with(
-                        &scene,
-                        &mut src,
-                        std::slice::from_ref(&out),
-                        &RenderOptions::default(),
-                        &cpu_engine,
-                        &mut |_, _| {},
-                    )
-                    .unwrap()
-                })
+                b.iter(|| render_once(&scene, &out))
             });
         }
     }

@@ -65,11 +65,23 @@ struct Work {
     zones: Vec<u32>,
     n_records: usize,
     pieces: Vec<Piece>,
-    /// DirectSpeakers gains to upload: slot, then `2 × stride` floats each.
+    /// Gains computed on the CPU (DirectSpeakers, HOA, objects the GPU
+    /// kernel does not take) to upload: slot, then `2 × stride` floats each.
     ds_slots: Vec<u32>,
     ds_gains: Vec<f32>,
     any_diffuse: bool,
     scratch: Vec<u32>,
+}
+
+impl Work {
+    /// Queue CPU gains for `slot`: (direct, diffuse), `stride` floats each,
+    /// zeroed for the caller to fill.
+    fn cpu_gains(&mut self, slot: u32, stride: usize) -> (&mut [f32], &mut [f32]) {
+        self.ds_slots.push(slot);
+        let base = self.ds_gains.len();
+        self.ds_gains.resize(base + 2 * stride, 0.0);
+        self.ds_gains[base..].split_at_mut(stride)
+    }
 }
 
 /// Slots of the gains buffer: a free list; slots released during a chunk
@@ -359,13 +371,10 @@ impl GpuEngine {
                     &mut self.scratch64,
                     &mut self.scratch64b,
                 );
-                let w = &mut self.work;
-                w.ds_slots.push(slot);
-                let base = w.ds_gains.len();
-                w.ds_gains.resize(base + 2 * self.stride, 0.0);
+                let (direct, diffuse) = self.work.cpu_gains(slot, self.stride);
                 for o in 0..self.n {
-                    w.ds_gains[base + o] = (self.scratch64[o] * item.gain) as f32;
-                    w.ds_gains[base + self.stride + o] = (self.scratch64b[o] * item.gain) as f32;
+                    direct[o] = (self.scratch64[o] * item.gain) as f32;
+                    diffuse[o] = (self.scratch64b[o] * item.gain) as f32;
                 }
                 (
                     BlockSpan::new(b.start, b.ramp_end, b.end, self.rate),
@@ -397,26 +406,18 @@ impl GpuEngine {
                 if routing == Routing::LfeDropped {
                     st.lfe_dropped = true;
                 }
-                let w = &mut self.work;
-                w.ds_slots.push(slot);
-                let base = w.ds_gains.len();
-                w.ds_gains.resize(base + 2 * self.stride, 0.0);
-                for (o, v) in self.scratch64.iter().enumerate() {
-                    w.ds_gains[base + o] = (v * item.gain) as f32;
+                let (direct, _) = self.work.cpu_gains(slot, self.stride);
+                for (d, v) in direct.iter_mut().zip(&self.scratch64) {
+                    *d = (v * item.gain) as f32;
                 }
                 // DirectSpeakers never ramp (BS.2127 §8: fixed gains per block).
                 (BlockSpan::new(b.start, None, b.end, self.rate), false)
             }
             ItemKind::Hoa { blocks, .. } => {
                 let b = &blocks[bi];
-                let w = &mut self.work;
-                w.ds_slots.push(slot);
-                let base = w.ds_gains.len();
-                w.ds_gains.resize(base + 2 * self.stride, 0.0);
-                if let Some(col) = &self.hoa[i] {
-                    for (o, v) in col.iter().enumerate() {
-                        w.ds_gains[base + o] = (v * item.gain) as f32;
-                    }
+                let (direct, _) = self.work.cpu_gains(slot, self.stride);
+                for (d, v) in direct.iter_mut().zip(self.hoa[i].iter().flatten()) {
+                    *d = (v * item.gain) as f32;
                 }
                 // HOA decodes with fixed gains over each block (BS.2127 §9).
                 (BlockSpan::new(b.start, None, b.end, self.rate), false)

@@ -3,6 +3,7 @@
 //! measured virtual speaker, a personal SOFA file, a malformed one, and what
 //! the headphone modes change.
 
+use crate::common::polar;
 use admix::adm::elements::{ObjectBlock, ObjectPosition, Screen};
 use admix::binaural::hrtf::Hrtf;
 use admix::binaural::{BinauralEngine, BinauralOptions, RenderMode};
@@ -34,17 +35,6 @@ fn object(block: ObjectBlock) -> RenderItem {
         dialogue: false,
         content_id: None,
         object_path: vec!["AO_1001".into()],
-    }
-}
-
-fn polar(az: f64, el: f64) -> ObjectBlock {
-    ObjectBlock {
-        position: ObjectPosition::Polar {
-            azimuth: az,
-            elevation: el,
-            distance: 1.0,
-        },
-        ..ObjectBlock::default()
     }
 }
 

@@ -177,3 +177,26 @@ pub fn write_fixture(dir: &Path) -> PathBuf {
         Some(FIXTURE_XML),
     )
 }
+
+/// An Objects block at (azimuth, elevation) on the unit sphere, ADM defaults otherwise.
+pub fn polar(az: f64, el: f64) -> admix::adm::elements::ObjectBlock {
+    use admix::adm::elements::{ObjectBlock, ObjectPosition};
+    ObjectBlock {
+        position: ObjectPosition::Polar {
+            azimuth: az,
+            elevation: el,
+            distance: 1.0,
+        },
+        ..ObjectBlock::default()
+    }
+}
+
+/// A cartesian Objects block at (X, Y, Z), ADM defaults otherwise.
+pub fn cartesian(x: f64, y: f64, z: f64) -> admix::adm::elements::ObjectBlock {
+    use admix::adm::elements::{ObjectBlock, ObjectPosition};
+    ObjectBlock {
+        position: ObjectPosition::Cartesian { x, y, z },
+        cartesian: true,
+        ..ObjectBlock::default()
+    }
+}

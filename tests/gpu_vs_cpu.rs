@@ -4,6 +4,7 @@
 //! the GPU engine against the CPU engine on synthetic scenes. Tests that need
 //! an adapter print a loud SKIP without one, unless `ADMIX_REQUIRE_GPU=1`.
 
+use crate::common::{cartesian, polar};
 use crate::conformance::{LAYOUTS, layout_for, load};
 use admix::adm::elements::*;
 use admix::engine::gpu::gains::{GainsParams, REC_WORDS, encode_block, finish_records, gains_mirror, reference_edges};
@@ -331,25 +332,6 @@ fn object(track: u32, blocks: Vec<(i64, i64, Option<i64>, ObjectBlock)>) -> Rend
         content_id: None,
         object_path: Vec::new(),
         cartesian,
-    }
-}
-
-fn polar(az: f64, el: f64) -> ObjectBlock {
-    ObjectBlock {
-        position: ObjectPosition::Polar {
-            azimuth: az,
-            elevation: el,
-            distance: 1.0,
-        },
-        ..ObjectBlock::default()
-    }
-}
-
-fn cartesian(x: f64, y: f64, z: f64) -> ObjectBlock {
-    ObjectBlock {
-        position: ObjectPosition::Cartesian { x, y, z },
-        cartesian: true,
-        ..ObjectBlock::default()
     }
 }
 

@@ -3,28 +3,9 @@
 //! a source on a speaker drives it alone, small moves give small changes,
 //! left/right mirror symmetry, objects never reach LFE.
 
-use admix::adm::elements::{ObjectBlock, ObjectPosition};
+use crate::common::{cartesian, polar};
 use admix::layout::Layout;
 use admix::panning::{GainCalc, ObjectContext};
-
-fn polar(az: f64, el: f64) -> ObjectBlock {
-    ObjectBlock {
-        position: ObjectPosition::Polar {
-            azimuth: az,
-            elevation: el,
-            distance: 1.0,
-        },
-        ..ObjectBlock::default()
-    }
-}
-
-fn cartesian(x: f64, y: f64, z: f64) -> ObjectBlock {
-    ObjectBlock {
-        position: ObjectPosition::Cartesian { x, y, z },
-        cartesian: true,
-        ..ObjectBlock::default()
-    }
-}
 
 fn is_stereo_rule(l: &Layout) -> bool {
     l.speakers.iter().filter(|s| !s.lfe).count() == 2

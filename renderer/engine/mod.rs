@@ -314,6 +314,18 @@ impl CpuEngine {
     }
 }
 
+/// Whether an engine renders an item of this kind to loudspeakers: Objects
+/// and DirectSpeakers always, HOA when its set has a decoder; Matrix and
+/// Binaural items are reported by the scene instead (one rule for the CPU
+/// and GPU engines).
+pub(crate) fn renders_on_speakers(kind: &ItemKind, hoa_decoder: bool) -> bool {
+    match kind {
+        ItemKind::Object { .. } | ItemKind::DirectSpeakers { .. } => true,
+        ItemKind::Hoa { .. } => hoa_decoder,
+        ItemKind::Matrix | ItemKind::Binaural => false,
+    }
+}
+
 /// The per-layout panners an item's blocks are computed with.
 struct Panners<'a> {
     gc: &'a GainCalc,
@@ -345,13 +357,7 @@ fn advance(
     if st.done || item.gain == 0.0 {
         return 0;
     }
-    let renders = match item.kind {
-        ItemKind::Object { .. } | ItemKind::DirectSpeakers { .. } => true,
-        ItemKind::Hoa { .. } => p.hoa.is_some(),
-        // Matrix, Binaural: reported by the scene, not rendered here
-        ItemKind::Matrix | ItemKind::Binaural => false,
-    };
-    if !renders {
+    if !renders_on_speakers(&item.kind, p.hoa.is_some()) {
         return 0;
     }
     let n_blocks = item.kind.block_count();

@@ -444,12 +444,7 @@ impl GpuEngine {
         if self.states[i].done || item.gain == 0.0 {
             return;
         }
-        let renders = match item.kind {
-            ItemKind::Object { .. } | ItemKind::DirectSpeakers { .. } => true,
-            ItemKind::Hoa { .. } => self.hoa[i].is_some(),
-            ItemKind::Matrix | ItemKind::Binaural => false,
-        };
-        if !renders {
+        if !crate::engine::renders_on_speakers(&item.kind, self.hoa[i].is_some()) {
             return;
         }
         let n_blocks = item.kind.block_count();

@@ -15,7 +15,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 const SECONDS: f64 = 2.0;
 
 /// One render of `scene` from the synthetic source to `out` (not written).
-fn render_once(scene: &Scene, out: &OutputSpec) {
+fn render_once(scene: &mut Scene, out: &OutputSpec) {
     let mut src = SynthSource::new(scene.frames, 48000);
     render_with(
         scene,
@@ -32,7 +32,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("end_to_end/cpu");
     g.sample_size(10);
     for objects in [16usize, 128, 1024] {
-        let scene = demo_scene(objects, SECONDS, 48000).unwrap();
+        let mut scene = demo_scene(objects, SECONDS, 48000).unwrap();
         g.throughput(Throughput::Elements(scene.frames));
         for layout in ["7.1.4", "9.1.6"] {
             let l = Layout::builtin(layout).unwrap().unwrap();
@@ -45,7 +45,7 @@ fn bench(c: &mut Criterion) {
                 dither: false,
             };
             g.bench_function(format!("objects={objects}/layout={layout}"), |b| {
-                b.iter(|| render_once(&scene, &out))
+                b.iter(|| render_once(&mut scene, &out))
             });
         }
         if objects <= 128 {
@@ -58,7 +58,7 @@ fn bench(c: &mut Criterion) {
                 dither: false,
             };
             g.bench_function(format!("objects={objects}/layout=binaural"), |b| {
-                b.iter(|| render_once(&scene, &out))
+                b.iter(|| render_once(&mut scene, &out))
             });
         }
     }

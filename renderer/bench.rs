@@ -54,6 +54,7 @@ pub fn demo_scene(objects: usize, seconds: f64, rate: u32) -> Result<Scene, Stri
             headphone_modes: Vec::new(),
         },
         &SceneOptions::default(),
+        None,
     )
     .map_err(|e| e.to_string())
 }
@@ -123,7 +124,7 @@ pub fn run_row(
     make_engine: &EngineFactory<'_>,
 ) -> Result<BenchRow, RenderError> {
     let rate = 48000;
-    let scene = demo_scene(objects, seconds, rate).map_err(RenderError::Invalid)?;
+    let mut scene = demo_scene(objects, seconds, rate).map_err(RenderError::Invalid)?;
     let mut src = SynthSource::new(scene.frames, rate);
     let out = OutputSpec {
         kind: OutputKind::Speakers,
@@ -135,7 +136,7 @@ pub fn run_row(
     };
     reset_peak_rss();
     let r = render_with(
-        &scene,
+        &mut scene,
         &mut src,
         &[out],
         &RenderOptions::default(),

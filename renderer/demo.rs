@@ -153,6 +153,7 @@ pub fn document(spec: &DemoSpec, frames: u64) -> (Document, Chna) {
             type_definition: TypeDefinition::Objects,
             frequency: Frequency::default(),
             blocks: bfs,
+            deferred: None,
             origin: Origin::default(),
         });
         doc.packs.push(AudioPackFormat {

@@ -25,7 +25,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::Error;
-use crate::adm::{Document, xml};
+use crate::adm::Document;
+use crate::adm::stream::{self, XmlSource};
 use crate::io::{Bw64Error, Bw64Reader, ChunkId, Dbmd};
 use crate::notice::Notices;
 use crate::scene::{self, HeadphoneMode, Scene, SceneOptions, TrackTable};
@@ -166,50 +167,72 @@ pub fn open_inputs(paths: &[&Path], adm_xml: Option<&Path>, programme: Option<&s
     }
     let single = readers.len() == 1;
 
-    // The document. The XML text (moved out of the reader, not copied) is
-    // dropped as soon as it is parsed: with dense automation it is the
-    // largest thing held while a render is set up.
-    let (text, adm_source) = match adm_xml {
+    // The document, read as a skeleton: the Objects channels' blocks stay
+    // in the file and are read as the render reaches them
+    // (`adm::stream`), so memory does not grow with the automation.
+    let (source, adm_source) = match adm_xml {
         Some(x) => {
-            let bytes = std::fs::read(x).map_err(|source| Error::Io {
+            let file = std::fs::File::open(x).map_err(|source| Error::Io {
+                path: x.to_path_buf(),
+                what: "cannot open the ADM XML",
+                source,
+            })?;
+            let len = file.metadata().map_err(|source| Error::Io {
                 path: x.to_path_buf(),
                 what: "cannot read the ADM XML",
                 source,
             })?;
-            if readers.first().is_some_and(|r| r.axml().is_some()) {
+            if readers.first().is_some_and(|r| r.axml_location().is_some()) {
                 notices.add(
                     "axml-overridden",
                     first_path.display().to_string(),
                     format!("the file's axml chunk is ignored: the ADM comes from {}", x.display()),
                 );
             }
-            (utf8(bytes, x)?, x.display().to_string())
+            let name = x.display().to_string();
+            let source = XmlSource {
+                bytes: std::sync::Arc::new(file),
+                offset: 0,
+                len: len.len(),
+                name: name.clone(),
+            };
+            (Some(source), name)
         }
-        None => match readers.first_mut().and_then(Bw64Reader::take_axml) {
-            Some(a) => (utf8(a, first_path)?, format!("{} (axml)", first_path.display())),
-            None if readers.first().is_some_and(|r| r.chna().is_some()) => {
-                notices.add(
-                    "no-axml",
-                    first_path.display().to_string(),
-                    "no axml chunk: the tracks are described by the chna chunk and the common definitions alone",
-                );
-                (String::new(), format!("{} (chna)", first_path.display()))
+        None => {
+            let name = format!("{} (axml)", first_path.display());
+            match readers.first_mut() {
+                Some(r) => match r.axml_source(&name)? {
+                    Some(s) => (Some(s), name),
+                    None if r.chna().is_some() => {
+                        notices.add(
+                            "no-axml",
+                            first_path.display().to_string(),
+                            "no axml chunk: the tracks are described by the chna chunk and the common definitions alone",
+                        );
+                        (None, format!("{} (chna)", first_path.display()))
+                    }
+                    None => {
+                        return Err(Error::NoAdm {
+                            path: first_path.to_path_buf(),
+                        });
+                    }
+                },
+                None => {
+                    return Err(Error::NoAdm {
+                        path: first_path.to_path_buf(),
+                    });
+                }
             }
-            None => {
-                return Err(Error::NoAdm {
-                    path: first_path.to_path_buf(),
-                });
-            }
-        },
+        }
     };
-    let document = if text.is_empty() {
-        Document::default()
-    } else {
-        let (doc, adm_notices) = xml::parse(&text, &adm_source)?;
-        notices.extend(adm_notices);
-        doc
+    let document = match &source {
+        None => Document::default(),
+        Some(source) => {
+            let (doc, adm_notices) = stream::read_document(source)?;
+            notices.extend(adm_notices);
+            doc
+        }
     };
-    drop(text);
     let first = readers.first();
 
     // The track table.
@@ -268,7 +291,7 @@ pub fn open_inputs(paths: &[&Path], adm_xml: Option<&Path>, programme: Option<&s
     let options = SceneOptions {
         programme: programme.map(str::to_string),
     };
-    let mut scene = scene::build(&document, &table, &options).map_err(|error| Error::Scene {
+    let mut scene = scene::build(&document, &table, &options, source.as_ref()).map_err(|error| Error::Scene {
         adm: adm_source.clone(),
         error,
     })?;
@@ -288,16 +311,6 @@ pub fn open_inputs(paths: &[&Path], adm_xml: Option<&Path>, programme: Option<&s
         },
         scene,
     ))
-}
-
-fn utf8(bytes: Vec<u8>, path: &Path) -> Result<String, Error> {
-    String::from_utf8(bytes).map_err(|e| Error::Input {
-        path: path.to_path_buf(),
-        detail: format!(
-            "the ADM XML is not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ),
-    })
 }
 
 impl crate::render::AudioSource for Input {

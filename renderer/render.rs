@@ -66,6 +66,10 @@ pub enum RenderError {
     Loudness(#[from] LoudnessError),
     #[error("{0}")]
     Invalid(String),
+    /// Metadata read during the render (a streamed audioBlockFormat) that is
+    /// refused; the message names the file, line and element.
+    #[error("{0}")]
+    Metadata(String),
 }
 
 /// What an output is.
@@ -223,6 +227,7 @@ pub fn output_adm(layout: &Layout, rate: u32) -> (String, Chna) {
                 }),
                 origin: Origin::default(),
             }],
+            deferred: None,
             origin: Origin::default(),
         });
         doc.streams.push(AudioStreamFormat {
@@ -393,7 +398,7 @@ pub fn cpu_engine(layout: &Layout, scene: &Scene) -> Result<Box<dyn LayoutEngine
 /// Render `scene` from `source` to every output in one pass, on the CPU.
 /// `progress(frames_done, frames_total)` is called after each chunk.
 pub fn render(
-    scene: &Scene,
+    scene: &mut Scene,
     source: &mut dyn AudioSource,
     outputs: &[OutputSpec],
     opts: &RenderOptions,
@@ -404,7 +409,7 @@ pub fn render(
 
 /// Render with engines made by `make_engine`.
 pub fn render_with(
-    scene: &Scene,
+    scene: &mut Scene,
     source: &mut dyn AudioSource,
     outputs: &[OutputSpec],
     opts: &RenderOptions,
@@ -412,6 +417,8 @@ pub fn render_with(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<RenderReport, RenderError> {
     let t0 = Instant::now();
+    // the streamed items' blocks, read from the start (see scene::ObjectBlocks)
+    let mut feed = scene.block_feed();
     let start = opts.start.min(scene.frames);
     let total = opts.frames.unwrap_or(scene.frames - start).min(scene.frames - start);
     let end = start + total;
@@ -537,27 +544,51 @@ pub fn render_with(
             // start + LATENCY ≤ m < end + LATENCY
             let lo = (start + LATENCY as u64).max(pos) - pos;
             let hi = stream_end.min(pos + CHUNK as u64).saturating_sub(pos);
-            for (k, e) in engines.iter_mut().enumerate() {
-                e.process_chunk(scene, &input, &mut outs[k])?;
-                if hi > lo {
-                    let (lo, hi) = (lo as usize, hi as usize);
-                    let slices: Vec<&[f32]> = outs[k].iter().map(|c| &c[lo..hi]).collect();
-                    for (p, c) in peaks[k].iter_mut().zip(&slices) {
-                        *p = c.iter().fold(*p, |m, v| m.max(v.abs()));
-                    }
-                    sinks[k].write(&slices)?;
-                    meters[k].add(&slices)?;
-                }
-                if let Some(d) = dialogues[k].as_mut() {
-                    let nch = outputs[k].layout.speakers.len();
-                    d.engine.process_chunk(scene, &input, &mut dial_outs[..nch])?;
+            // the streamed blocks this chunk needs (see scene::ObjectBlocks)
+            let (c0, c1) = (pos as i64, (pos + CHUNK as u64) as i64);
+            scene
+                .feed_blocks(&mut feed, c0, c1)
+                .map_err(|e| RenderError::Metadata(e.to_string()))?;
+            let scene_now: &Scene = scene;
+            let mut run = || -> Result<(), RenderError> {
+                for (k, e) in engines.iter_mut().enumerate() {
+                    e.process_chunk(scene_now, &input, &mut outs[k])?;
                     if hi > lo {
-                        let slices: Vec<&[f32]> =
-                            dial_outs[..nch].iter().map(|c| &c[lo as usize..hi as usize]).collect();
-                        d.meter.add(&slices)?;
+                        let (lo, hi) = (lo as usize, hi as usize);
+                        let slices: Vec<&[f32]> = outs[k].iter().map(|c| &c[lo..hi]).collect();
+                        for (p, c) in peaks[k].iter_mut().zip(&slices) {
+                            *p = c.iter().fold(*p, |m, v| m.max(v.abs()));
+                        }
+                        sinks[k].write(&slices)?;
+                        meters[k].add(&slices)?;
                     }
+                    if let Some(d) = dialogues[k].as_mut() {
+                        let nch = outputs[k].layout.speakers.len();
+                        d.engine.process_chunk(scene_now, &input, &mut dial_outs[..nch])?;
+                        if hi > lo {
+                            let slices: Vec<&[f32]> =
+                                dial_outs[..nch].iter().map(|c| &c[lo as usize..hi as usize]).collect();
+                            d.meter.add(&slices)?;
+                        }
+                    }
+                }
+                Ok(())
+            };
+            if feed.is_empty() {
+                run()?;
+            } else {
+                // the next chunk's blocks are parsed on another thread meanwhile
+                let next = c1 + CHUNK as i64;
+                let (rendered, read) = std::thread::scope(|s| {
+                    let reader = s.spawn(|| feed.read_ahead(next));
+                    (run(), reader.join())
+                });
+                rendered?;
+                if read.is_err() {
+                    return Err(RenderError::Invalid("the ADM block reader stopped unexpectedly".into()));
                 }
             }
+            scene.release_blocks(c1);
             let done = pos + CHUNK as u64;
             progress((done.saturating_sub(start + LATENCY as u64)).min(total), total);
             // the reader may have finished already: the buffer is then not needed

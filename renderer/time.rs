@@ -16,6 +16,13 @@ pub struct Time {
     den: i64,
 }
 
+impl Default for Time {
+    /// Zero seconds.
+    fn default() -> Self {
+        Time::ZERO
+    }
+}
+
 fn gcd(mut a: i128, mut b: i128) -> i128 {
     a = a.abs();
     b = b.abs();

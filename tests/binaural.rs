@@ -8,7 +8,7 @@ use admix::adm::elements::{ObjectBlock, ObjectPosition, Screen};
 use admix::binaural::hrtf::Hrtf;
 use admix::binaural::{BinauralEngine, BinauralOptions, RenderMode};
 use admix::engine::{CHUNK, LATENCY, LayoutEngine};
-use admix::scene::{ItemKind, RenderItem, Scene, TimedBlock, TrackSource};
+use admix::scene::{ItemKind, ObjectBlocks, RenderItem, Scene, TimedBlock, TrackSource};
 use admix::time::Time;
 use realfft::RealFftPlanner;
 use std::path::Path;
@@ -23,13 +23,13 @@ fn object(block: ObjectBlock) -> RenderItem {
         gain: 1.0,
         cartesian: block.cartesian,
         kind: ItemKind::Object {
-            blocks: vec![TimedBlock {
+            blocks: ObjectBlocks::from_vec(vec![TimedBlock {
                 id: "AB_00031001_00000001".into(),
                 start: Time::ZERO,
                 end: None,
                 ramp_end: None,
                 block,
-            }],
+            }]),
         },
         headphone_mode: None,
         dialogue: false,

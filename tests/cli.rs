@@ -121,10 +121,10 @@ fn dialogue_loudness_is_the_dialogue_rendered_alone() {
         split: false,
         dither: false,
     };
-    let (mut input, scene) = open_input(&demo, None, None).unwrap();
+    let (mut input, mut scene) = open_input(&demo, None, None).unwrap();
     assert!(scene.items.iter().any(|it| it.dialogue));
     let full = render(
-        &scene,
+        &mut scene,
         &mut input,
         &[spec(&dir.path().join("full.wav"))],
         &RenderOptions::default(),
@@ -138,7 +138,7 @@ fn dialogue_loudness_is_the_dialogue_rendered_alone() {
         it.gain = 0.0;
     }
     let only = render(
-        &alone,
+        &mut alone,
         &mut input,
         &[spec(&dir.path().join("alone.wav"))],
         &RenderOptions::default(),

@@ -200,3 +200,13 @@ pub fn cartesian(x: f64, y: f64, z: f64) -> admix::adm::elements::ObjectBlock {
         ..ObjectBlock::default()
     }
 }
+
+/// Every sample of a BW64/WAV file, planar f32.
+pub fn read_all(path: &std::path::Path) -> Vec<Vec<f32>> {
+    let mut r = admix::io::Bw64Reader::open(path).unwrap();
+    let n = r.frames() as usize;
+    let mut out = vec![vec![0.0f32; n]; r.channels() as usize];
+    let got = r.read_planar(0, &mut out).unwrap();
+    assert_eq!(got, n);
+    out
+}

@@ -5,7 +5,7 @@
 //! jump lands on its sample, objects never reach LFE, a failed render leaves
 //! no file.
 
-use crate::common::shared_dir;
+use crate::common::{read_all, shared_dir};
 use admix::input::open_input;
 use admix::io::{Bw64Error, Bw64Reader, OutputFormat};
 use admix::layout::Layout;
@@ -18,15 +18,6 @@ const E2E_TOL: f32 = 1e-5;
 
 fn e2e_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("adm-fixtures/ear-2.1.0-e2e")
-}
-
-fn read_all(path: &Path) -> Vec<Vec<f32>> {
-    let mut r = Bw64Reader::open(path).unwrap();
-    let n = r.frames() as usize;
-    let mut out = vec![vec![0.0f32; n]; r.channels() as usize];
-    let got = r.read_planar(0, &mut out).unwrap();
-    assert_eq!(got, n);
-    out
 }
 
 fn spec(layout: &Layout, path: PathBuf) -> OutputSpec {
@@ -42,10 +33,10 @@ fn spec(layout: &Layout, path: PathBuf) -> OutputSpec {
 
 /// Render `input` to `layout` (float) and return the channels.
 fn render_file(input: &Path, layout: &Layout, dir: &Path, name: &str) -> Vec<Vec<f32>> {
-    let (mut inp, scene) = open_input(input, None, None).unwrap_or_else(|e| panic!("{}: {e}", input.display()));
+    let (mut inp, mut scene) = open_input(input, None, None).unwrap_or_else(|e| panic!("{}: {e}", input.display()));
     let out = dir.join(format!("{name}.{}.wav", layout.name));
     render(
-        &scene,
+        &mut scene,
         &mut inp,
         &[spec(layout, out.clone())],
         &RenderOptions::default(),
@@ -134,14 +125,14 @@ fn output_does_not_depend_on_how_the_input_arrives() {
     let tmp = tempfile::tempdir().unwrap();
     let reference = render_file(&input, &layout, tmp.path(), "whole");
     for max in [1usize, 7, 512, 8192] {
-        let (_, scene) = open_input(&input, None, None).unwrap();
+        let (_, mut scene) = open_input(&input, None, None).unwrap();
         let mut src = Dribble {
             inner: Bw64Reader::open(&input).unwrap(),
             max,
         };
         let out = tmp.path().join(format!("dribble{max}.wav"));
         render(
-            &scene,
+            &mut scene,
             &mut src,
             &[spec(&layout, out.clone())],
             &RenderOptions::default(),
@@ -152,13 +143,20 @@ fn output_does_not_depend_on_how_the_input_arrives() {
         assert_eq!(got, reference, "reads of at most {max} frames changed the output");
     }
     // A render of a range equals that range of the whole render, to the bit.
-    let (mut inp, scene) = open_input(&input, None, None).unwrap();
+    let (mut inp, mut scene) = open_input(&input, None, None).unwrap();
     let out = tmp.path().join("range.wav");
     let opts = RenderOptions {
         start: 30_001,
         frames: Some(20_000),
     };
-    render(&scene, &mut inp, &[spec(&layout, out.clone())], &opts, &mut |_, _| {}).unwrap();
+    render(
+        &mut scene,
+        &mut inp,
+        &[spec(&layout, out.clone())],
+        &opts,
+        &mut |_, _| {},
+    )
+    .unwrap();
     let part = read_all(&out);
     for (c, ch) in part.iter().enumerate() {
         assert_eq!(
@@ -190,7 +188,7 @@ fn a_jump_lands_on_its_sample() {
     }
     let out = tmp.path().join("jump.wav");
     render(
-        &scene,
+        &mut scene,
         &mut inp,
         &[spec(&layout, out.clone())],
         &RenderOptions::default(),
@@ -240,7 +238,7 @@ impl AudioSource for Failing {
 fn a_render_that_fails_midway_leaves_no_file() {
     let dir = e2e_dir();
     let input = dir.join("objects_moving.wav");
-    let (_, scene) = open_input(&input, None, None).unwrap();
+    let (_, mut scene) = open_input(&input, None, None).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("broken.wav");
     let mut src = Failing {
@@ -255,7 +253,7 @@ fn a_render_that_fails_midway_leaves_no_file() {
         .iter()
         .map(|l| spec(l, tmp.path().join(format!("broken.{}.wav", l.name))))
         .collect();
-    let r = render(&scene, &mut src, &specs, &RenderOptions::default(), &mut |_, _| {});
+    let r = render(&mut scene, &mut src, &specs, &RenderOptions::default(), &mut |_, _| {});
     assert!(r.is_err());
     let left: Vec<_> = std::fs::read_dir(tmp.path())
         .unwrap()

@@ -15,7 +15,7 @@ use admix::layout::Layout;
 use admix::panning::flat::FlatLayout;
 use admix::panning::json::object_block;
 use admix::panning::{DirectSpeakersContext, GainCalc, ObjectContext};
-use admix::scene::{ItemKind, RenderItem, Scene, TimedBlock, TrackSource};
+use admix::scene::{ItemKind, ObjectBlocks, RenderItem, Scene, TimedBlock, TrackSource};
 use admix::time::Time;
 
 /// Gains: the f32 mirror against the CPU (f64); DESIGN: ≤ 1e-5 absolute
@@ -315,17 +315,19 @@ fn object(track: u32, blocks: Vec<(i64, i64, Option<i64>, ObjectBlock)>) -> Rend
         track: TrackSource::Channel(track),
         gain: 0.8,
         kind: ItemKind::Object {
-            blocks: blocks
-                .into_iter()
-                .enumerate()
-                .map(|(i, (s, e, ramp, block))| TimedBlock {
-                    id: format!("AB_{track}_{i}"),
-                    start: t(s),
-                    end: Some(t(e)),
-                    ramp_end: ramp.map(t),
-                    block,
-                })
-                .collect(),
+            blocks: ObjectBlocks::from_vec(
+                blocks
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (s, e, ramp, block))| TimedBlock {
+                        id: format!("AB_{track}_{i}"),
+                        start: t(s),
+                        end: Some(t(e)),
+                        ramp_end: ramp.map(t),
+                        block,
+                    })
+                    .collect(),
+            ),
         },
         headphone_mode: None,
         dialogue: false,
@@ -603,7 +605,7 @@ fn gpu_renders_equal_cpu_renders_on_the_fixtures_and_the_demo() {
         let layout = Layout::builtin(lname).unwrap().unwrap();
         let mut outs = Vec::new();
         for (which, factory) in [("cpu", &cpu_engine as &admix::render::EngineFactory<'_>), ("gpu", &gpu)] {
-            let (mut src, scene) = open_input(input, None, None).unwrap();
+            let (mut src, mut scene) = open_input(input, None, None).unwrap();
             let path = tmp.path().join(format!("{k}.{which}.wav"));
             let spec = OutputSpec {
                 kind: OutputKind::Speakers,
@@ -614,7 +616,7 @@ fn gpu_renders_equal_cpu_renders_on_the_fixtures_and_the_demo() {
                 dither: false,
             };
             render_with(
-                &scene,
+                &mut scene,
                 &mut src,
                 &[spec],
                 &RenderOptions::default(),

@@ -101,7 +101,7 @@ fn round_trip_every_format_and_layout() {
             assert_eq!(f.channel_mask, if extensible { Some(mask.unwrap_or(0)) } else { None });
             assert_eq!(f.bits_per_sample, format.bytes() * 8);
             assert_eq!(r.frames(), frames as u64);
-            assert_eq!(r.axml(), Some(axml.as_bytes()));
+            assert_eq!(r.read_axml().unwrap().as_deref(), Some(axml.as_bytes()));
             assert_eq!(r.chna(), Some(&chna_for(channels)));
             let mut back = vec![vec![0f32; frames]; usize::from(channels)];
             assert_eq!(r.read_planar(0, &mut back).unwrap(), frames);

@@ -123,13 +123,13 @@ fn damaged_real_masters_never_panic_and_errors_name_the_file() {
             let case = format!("{} {what}", f.display());
             let outcome = std::panic::catch_unwind(|| match open_input(&path, None, None) {
                 Err(e) => Err(e.to_string()),
-                Ok((mut input, scene)) => {
+                Ok((mut input, mut scene)) => {
                     let opts = RenderOptions {
                         start: 0,
                         frames: Some(scene.frames.min(48_000)),
                     };
                     let r = render_with(
-                        &scene,
+                        &mut scene,
                         &mut input,
                         &[speakers.clone(), phones.clone()],
                         &opts,

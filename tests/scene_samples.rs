@@ -21,11 +21,21 @@ fn samples() -> Option<PathBuf> {
     shared_dir("adm-samples")
 }
 
+/// Opens a sample and reads its streamed blocks through once, as `inspect`
+/// does, so that the scene's notices include the block-timing repairs.
 fn open(root: &Path, rel: &str) -> Scene {
     match open_input(&root.join(rel), None, None) {
-        Ok((_, s)) => s,
+        Ok((_, mut s)) => {
+            s.scan_blocks().unwrap_or_else(|e| panic!("{rel}: {e}"));
+            s
+        }
         Err(e) => panic!("{rel}: {e}"),
     }
+}
+
+/// Every block of an Objects item.
+fn all_blocks(b: &admix::scene::ObjectBlocks) -> Vec<admix::scene::TimedBlock<admix::adm::elements::ObjectBlock>> {
+    b.read_all(&mut admix::notice::Notices::default()).unwrap()
 }
 
 fn count(s: &Scene, kind: &str) -> usize {
@@ -162,6 +172,7 @@ fn pro_tools_master() {
     let ItemKind::Object { blocks } = &s.items[10].kind else {
         panic!()
     };
+    let blocks = all_blocks(blocks);
     assert_eq!(blocks.len(), 95);
     let b2 = blocks.iter().position(|b| b.id == "AB_00031001_00000002").unwrap();
     assert_eq!(blocks[b2].end, Some(blocks[b2 + 1].start));
@@ -195,6 +206,7 @@ fn dbmd_samples_have_two_objects_with_their_modes() {
         let ItemKind::Object { blocks } = &s.items[0].kind else {
             panic!()
         };
+        let blocks = all_blocks(blocks);
         assert_eq!(blocks[0].end, Some(t(5, 1)), "{file}");
     }
 }
@@ -277,6 +289,7 @@ fn ear_production_suite_files() {
     let ItemKind::Object { blocks } = &s.items[0].kind else {
         panic!()
     };
+    let blocks = all_blocks(blocks);
     let times: Vec<_> = blocks.iter().map(|b| (b.start, b.end, b.ramp_end)).collect();
     assert_eq!(
         times,
@@ -291,12 +304,14 @@ fn ear_production_suite_files() {
     let ItemKind::Object { blocks } = &s.items[0].kind else {
         panic!()
     };
+    let blocks = all_blocks(blocks);
     assert!(blocks.iter().all(|b| b.ramp_end.is_none()));
     // jp_4: zero-length blocks (jump) then 1 s blocks ramping from them.
     let s = eps("jp_4_zero_length.wav");
     let ItemKind::Object { blocks } = &s.items[0].kind else {
         panic!()
     };
+    let blocks = all_blocks(blocks);
     assert_eq!(blocks.len(), 6);
     for pair in blocks.chunks(2) {
         assert_eq!(pair[0].end, Some(pair[0].start), "{}", pair[0].id);
@@ -378,6 +393,7 @@ fn ebu_adm_toolbox_inputs() {
     let ItemKind::Object { blocks } = &s.items[0].kind else {
         panic!()
     };
+    let blocks = all_blocks(blocks);
     let times: Vec<_> = blocks.iter().map(|b| (b.start, b.end, b.ramp_end)).collect();
     assert_eq!(
         times,
@@ -391,12 +407,14 @@ fn ebu_adm_toolbox_inputs() {
     let ItemKind::Object { blocks } = &s.items[0].kind else {
         panic!()
     };
+    let blocks = all_blocks(blocks);
     assert_eq!((blocks[0].start, blocks[0].end), (sample(12), Some(sample(24))));
     // zero_size: a zero-length block sets where the next block's ramp starts.
     let s = r("zero_size");
     let ItemKind::Object { blocks } = &s.items[0].kind else {
         panic!()
     };
+    let blocks = all_blocks(blocks);
     let times: Vec<_> = blocks.iter().map(|b| (b.start, b.end, b.ramp_end)).collect();
     assert_eq!(
         times,
@@ -463,7 +481,10 @@ fn expected_blocks(blocks: &[serde_json::Value]) -> Vec<(Time, Option<Time>, Opt
 
 fn item_times(item: &RenderItem) -> Vec<(Time, Option<Time>, Option<Time>)> {
     match &item.kind {
-        ItemKind::Object { blocks } => blocks.iter().map(|b| (b.start, b.end, b.ramp_end)).collect(),
+        ItemKind::Object { blocks } => all_blocks(blocks)
+            .iter()
+            .map(|b| (b.start, b.end, b.ramp_end))
+            .collect(),
         ItemKind::DirectSpeakers { blocks, .. } => blocks.iter().map(|b| (b.start, b.end, b.ramp_end)).collect(),
         _ => Vec::new(),
     }
@@ -527,7 +548,7 @@ fn ear_e2e_scenes_build_as_their_scene_json_says() {
             assert_eq!(item_times(i), want, "{name} {}", i.id);
             checked_ramps += want.iter().filter(|b| b.2.is_some()).count();
             if let ItemKind::Object { blocks: got } = &i.kind {
-                for (g, b) in got.iter().zip(blocks) {
+                for (g, b) in all_blocks(got).iter().zip(blocks) {
                     assert_eq!(
                         g.block.gain,
                         b.get("gain").map_or(1.0, |x| x.as_f64().unwrap()),
@@ -705,6 +726,7 @@ fn fixture_with_stems_and_without_chna() {
     let ItemKind::Object { blocks } = &s.items[0].kind else {
         panic!()
     };
+    let blocks = all_blocks(blocks);
     assert_eq!(blocks[1].ramp_end, Some(t(1, 10)));
     assert_eq!(blocks[0].ramp_end, None);
 }
@@ -771,6 +793,7 @@ fn every_sample_document_builds_or_errs_never_panics() {
                             &SceneOptions {
                                 programme: programme.clone(),
                             },
+                            None,
                         )
                     });
                     assert!(r.is_ok(), "{}: panicked", f.display());

@@ -21,3 +21,4 @@ mod io_writer;
 mod panning_properties;
 mod robustness;
 mod scene_samples;
+mod streaming;

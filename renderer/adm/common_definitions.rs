@@ -445,6 +445,7 @@ pub fn channel(id: &str) -> Option<AudioChannelFormat> {
             kind,
             origin: COMMON,
         }],
+        deferred: None,
         origin: COMMON,
     })
 }

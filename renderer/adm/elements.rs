@@ -282,8 +282,13 @@ pub struct AudioChannelFormat {
     pub name: String,
     pub type_definition: TypeDefinition,
     pub frequency: Frequency,
-    /// `audioBlockFormat`s, in document order
+    /// `audioBlockFormat`s, in document order (empty when they are
+    /// `deferred`)
     pub blocks: Vec<BlockFormat>,
+    /// Where the blocks are in the source, when they were left there (Objects
+    /// channels of a file read with [`crate::adm::stream::read_document`]:
+    /// dense automation is read block by block during the render).
+    pub deferred: Option<crate::adm::stream::DeferredBlocks>,
     pub origin: Origin,
 }
 

@@ -17,6 +17,7 @@
 
 pub mod common_definitions;
 pub mod elements;
+pub mod stream;
 pub mod writer;
 pub mod xml;
 

@@ -36,6 +36,7 @@ use super::elements::{
     MatrixBlock, MatrixCoefficient, ObjectBlock, ObjectDivergence, ObjectPosition, Origin, PositionOffset, Screen,
     ScreenEdgeLock, SpeakerPosition, TypeDefinition, VerticalEdge, Zone,
 };
+use super::stream::{DeferredBlocks, XmlSource};
 use super::{AdmError, AdmErrorKind, Document, Location};
 use crate::notice::{Notice, Notices};
 use crate::time::Time;
@@ -68,6 +69,72 @@ pub fn parse(xml: &str, source: &str) -> Result<(Document, Vec<Notice>), AdmErro
     Ok((doc, notices.into_vec()))
 }
 
+/// Parses a skeleton document (see [`super::stream::read_document`]): `xml`
+/// is the document with the audioBlockFormats of the channels in
+/// `deferred.spans` cut out, and `removed` says how many lines were cut
+/// before each offset (so messages name the lines of the original file).
+/// Objects channels keep their blocks in the source
+/// ([`AudioChannelFormat::deferred`]); the blocks of every other channel are
+/// read back here.
+pub(crate) fn parse_skeleton(
+    xml: &str,
+    source: &str,
+    removed: &[(usize, u32)],
+    deferred: Deferred<'_>,
+) -> Result<(Document, Vec<Notice>), AdmError> {
+    let xml = xml.trim_end_matches(|c: char| c == '\0' || c.is_ascii_whitespace());
+    let mut p = Parser::new(xml, source);
+    p.lines = Lines::new(xml, 1, removed);
+    p.deferred = Some(deferred);
+    p.document()?;
+    let Parser {
+        mut doc, mut notices, ..
+    } = p;
+    doc.resolve(source, &mut notices)?;
+    Ok((doc, notices.into_vec()))
+}
+
+/// Parses the audioBlockFormats of `xml`, a fragment of channel `channel_id`
+/// (of `type_definition`) that starts at line `line` of `file`, onto `out`;
+/// anything else in the fragment (whitespace, comments, other elements,
+/// already read with the skeleton) is skipped.
+pub(crate) fn parse_blocks(
+    xml: &str,
+    file: &str,
+    line: u32,
+    type_definition: TypeDefinition,
+    channel_id: &str,
+    state: &mut BlockState,
+    out: &mut std::collections::VecDeque<BlockFormat>,
+) -> Result<(), AdmError> {
+    let mut p = Parser::new(xml, file);
+    p.lines = Lines::new(xml, line, &[]);
+    p.once = std::mem::take(&mut state.once);
+    p.memo = std::mem::take(&mut state.memo);
+    let result = loop {
+        match p.next() {
+            Ok((Ev::Open(e, empty), off)) => {
+                let r = if local(&e) == "audioBlockFormat" {
+                    p.block(&e, empty, off, type_definition, channel_id)
+                        .map(|b| out.push_back(b))
+                } else {
+                    p.skip(&e, empty)
+                };
+                if let Err(e) = r {
+                    break Err(e);
+                }
+            }
+            Ok((Ev::Eof, _)) => break Ok(()),
+            Ok(_) => {}
+            Err(e) => break Err(e),
+        }
+    };
+    state.once = std::mem::take(&mut p.once);
+    state.memo = std::mem::take(&mut p.memo);
+    state.notices.extend(p.notices.into_vec());
+    result
+}
+
 /// Line (and column) of byte offsets. Offsets are asked for in increasing
 /// order while parsing, so a cursor moves forward through the text and each
 /// byte is counted once: no table of line starts to hold for a 500 MB file,
@@ -77,17 +144,26 @@ struct Lines<'a> {
     text: &'a [u8],
     /// (offset, line at offset, offset of that line's start)
     cursor: Cell<(usize, u32, usize)>,
+    /// Line number of the text's first line (a block fragment read from the
+    /// middle of a file starts at its line there).
+    base: u32,
+    /// Lines taken out of the text before each offset (a skeleton document
+    /// whose audioBlockFormats were cut out, see [`super::stream`]):
+    /// `(offset, lines removed before it)`, increasing.
+    removed: &'a [(usize, u32)],
 }
 
 impl<'a> Lines<'a> {
-    fn new(text: &'a str) -> Self {
+    fn new(text: &'a str, base: u32, removed: &'a [(usize, u32)]) -> Self {
         Lines {
             text: text.as_bytes(),
             cursor: Cell::new((0, 1, 0)),
+            base: base.max(1),
+            removed,
         }
     }
 
-    /// (1-based line, byte offset of the line's start)
+    /// (1-based line in the original file, byte offset of the line's start)
     fn seek(&self, offset: usize) -> (u32, usize) {
         let offset = offset.min(self.text.len());
         let (mut pos, mut line, mut start) = self.cursor.get();
@@ -103,7 +179,11 @@ impl<'a> Lines<'a> {
             }
         }
         self.cursor.set((offset, line, start));
-        (line, start)
+        let cut = match self.removed.partition_point(|&(o, _)| o <= offset) {
+            0 => 0,
+            k => self.removed.get(k - 1).map_or(0, |&(_, n)| n),
+        };
+        (line.saturating_add(self.base - 1).saturating_add(cut), start)
     }
 
     fn line(&self, offset: usize) -> u32 {
@@ -335,6 +415,23 @@ struct Parser<'a> {
     /// Last text → time conversions of `duration` and `interpolationLength`,
     /// which long masters repeat on every block.
     memo: [(String, Time); 2],
+    /// Channels whose audioBlockFormats were cut out of a skeleton document,
+    /// by audioChannelFormatID, and where to read them.
+    deferred: Option<Deferred<'a>>,
+}
+
+/// What a skeleton parse needs besides the text (see [`super::stream`]).
+pub(crate) struct Deferred<'a> {
+    pub spans: HashMap<String, DeferredBlocks>,
+    pub source: &'a XmlSource,
+}
+
+/// Parser state that lives across the fragments of one channel's blocks.
+#[derive(Default)]
+pub(crate) struct BlockState {
+    once: HashMap<&'static str, HashSet<String>>,
+    memo: [(String, Time); 2],
+    pub notices: Notices,
 }
 
 impl<'a> Parser<'a> {
@@ -342,11 +439,12 @@ impl<'a> Parser<'a> {
         Parser {
             reader: Reader::from_str(xml),
             file,
-            lines: Lines::new(xml),
+            lines: Lines::new(xml, 1, &[]),
             doc: Document::default(),
             notices: Notices::default(),
             once: HashMap::new(),
             memo: [(String::new(), Time::ZERO), (String::new(), Time::ZERO)],
+            deferred: None,
         }
     }
 
@@ -1174,8 +1272,25 @@ impl<'a> Parser<'a> {
             type_definition,
             frequency: Frequency::default(),
             blocks: Vec::new(),
+            deferred: None,
             origin: self.origin(off),
         };
+        // In a skeleton document the blocks were cut out: Objects blocks stay
+        // in the source (the renderer reads them as the timeline reaches
+        // them); the few blocks of the other types are read back now.
+        if let Some(d) = &mut self.deferred
+            && let Some(span) = d.spans.remove(&id)
+        {
+            if type_definition == TypeDefinition::Objects {
+                c.deferred = Some(span);
+            } else {
+                let mut cursor = super::stream::BlockCursor::new(d.source.clone(), &span, type_definition, &id);
+                while let Some(b) = cursor.next_block()? {
+                    c.blocks.push(b);
+                }
+                self.notices.extend(cursor.take_notices());
+            }
+        }
         self.children(empty, EL, off, |s, name, e, empty, o| {
             match name {
                 "audioBlockFormat" => c.blocks.push(s.block(e, empty, o, type_definition, &id)?),
@@ -2721,7 +2836,7 @@ mod tests {
 
     #[test]
     fn lines_cursor_counts_forward_and_back() {
-        let l = Lines::new("a\nbb\n\nccc");
+        let l = Lines::new("a\nbb\n\nccc", 1, &[]);
         assert_eq!(l.line_col(0), (1, 1));
         assert_eq!(l.line_col(3), (2, 2));
         assert_eq!(l.line_col(6), (4, 1));

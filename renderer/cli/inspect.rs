@@ -17,7 +17,7 @@ use admix::input::{Input, open_inputs};
 use admix::io::Container;
 use admix::io::SampleFormat;
 use admix::io::dbmd::Dbmd;
-use admix::scene::{ItemKind, RenderItem, Scene, TrackSource};
+use admix::scene::{BlockSummary, RenderItem, Scene, TrackSource};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,9 +42,13 @@ pub struct Args {
 
 pub fn run(a: Args) -> CliResult {
     let paths: Vec<&Path> = a.inputs.iter().map(PathBuf::as_path).collect();
-    let (input, scene) = open_inputs(&paths, a.adm.as_deref(), a.programme.as_deref()).map_err(|e| e.to_string())?;
+    let (input, mut scene) =
+        open_inputs(&paths, a.adm.as_deref(), a.programme.as_deref()).map_err(|e| e.to_string())?;
+    // Objects blocks are read from the file as a render would (checked, and
+    // their repairs noted) without being held.
+    let blocks = scene.scan_blocks().map_err(|e| format!("{}: {e}", input.adm_source))?;
     if a.json {
-        let v = to_json(&paths, &input, &scene);
+        let v = to_json(&paths, &input, &scene, &blocks);
         println!("{}", serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?);
     } else {
         print!("{}", summary(&paths, &input, &scene));
@@ -76,21 +80,10 @@ fn track_number(item: &RenderItem) -> Value {
 }
 
 /// (first block start, last block end) in seconds.
-fn span(kind: &ItemKind) -> (Value, Value) {
-    fn of<B>(blocks: &[admix::scene::TimedBlock<B>]) -> (Value, Value) {
-        let start = blocks.first().map_or(Value::Null, |b| json!(b.start.as_f64()));
-        let end = blocks
-            .last()
-            .and_then(|b| b.end)
-            .map_or(Value::Null, |e| json!(e.as_f64()));
-        (start, end)
-    }
-    match kind {
-        ItemKind::Object { blocks } => of(blocks),
-        ItemKind::DirectSpeakers { blocks, .. } => of(blocks),
-        ItemKind::Hoa { blocks, .. } => of(blocks),
-        ItemKind::Matrix | ItemKind::Binaural => (Value::Null, Value::Null),
-    }
+fn span(b: &BlockSummary) -> (Value, Value) {
+    let start = b.start.map_or(Value::Null, |t| json!(t.as_f64()));
+    let end = b.end.flatten().map_or(Value::Null, |e| json!(e.as_f64()));
+    (start, end)
 }
 
 fn counts(scene: &Scene) -> BTreeMap<&'static str, usize> {
@@ -122,7 +115,7 @@ fn dbmd_json(d: &Dbmd) -> Value {
     })
 }
 
-fn to_json(paths: &[&Path], input: &Input, scene: &Scene) -> Value {
+fn to_json(paths: &[&Path], input: &Input, scene: &Scene, blocks: &[BlockSummary]) -> Value {
     let first = input.readers().first();
     let format = first.map(|r| {
         let f = r.format();
@@ -150,14 +143,15 @@ fn to_json(paths: &[&Path], input: &Input, scene: &Scene) -> Value {
     let items: Vec<Value> = scene
         .items
         .iter()
-        .map(|i| {
-            let (start, end) = span(&i.kind);
+        .zip(blocks)
+        .map(|(i, b)| {
+            let (start, end) = span(b);
             json!({
                 "kind": i.kind.name(),
                 "id": i.id,
                 "name": i.name,
                 "track": track_number(i),
-                "blocks": i.kind.block_count(),
+                "blocks": b.count,
                 "cartesian": i.cartesian,
                 "headphone_mode": i.headphone_mode.map(|m| m.name()),
                 "dialogue": i.dialogue,

@@ -55,8 +55,9 @@ fn speaker(label: &str, az: f64, el: f64, lfe: bool) -> Speaker {
 }
 
 /// The layout the file's own ADM describes, if it describes one.
-fn from_adm(r: &Bw64Reader) -> Option<(Weights, String)> {
-    let axml = std::str::from_utf8(r.axml()?).ok()?;
+fn from_adm(r: &mut Bw64Reader) -> Option<(Weights, String)> {
+    let axml = r.read_axml().ok()??;
+    let axml = std::str::from_utf8(&axml).ok()?;
     let chna = r.chna()?;
     let (doc, _) = admix::adm::xml::parse(axml, "axml").ok()?;
     let n = r.channels() as usize;
@@ -166,7 +167,7 @@ pub fn run(a: Args) -> CliResult {
             Weights::Layout(Layout::resolve(l).map_err(|e| e.to_string())?),
             "-l".to_string(),
         ),
-        None => match from_adm(&r) {
+        None => match from_adm(&mut r) {
             Some(w) => w,
             None => match r
                 .format()

@@ -148,7 +148,7 @@ pub fn run(a: Args) -> CliResult {
         .map(|l| Layout::resolve(l).map_err(|e| e.to_string()))
         .collect::<Result<_, _>>()?;
     let paths: Vec<&Path> = a.inputs.iter().map(PathBuf::as_path).collect();
-    let (mut input, scene) =
+    let (mut input, mut scene) =
         open_inputs(&paths, a.adm.as_deref(), a.programme.as_deref()).map_err(|e| e.to_string())?;
 
     let format = match a.format {
@@ -227,7 +227,7 @@ pub fn run(a: Args) -> CliResult {
     let backend: Backend = a.backend.parse()?;
     let (factory, _adapter) = engine_factory(backend).map_err(|e| e.to_string())?;
     let report =
-        render_with(&scene, &mut input, &outputs, &opts, &*factory, &mut progress).map_err(|e| e.to_string())?;
+        render_with(&mut scene, &mut input, &outputs, &opts, &*factory, &mut progress).map_err(|e| e.to_string())?;
     if let Some(pb) = bar {
         pb.finish_and_clear();
     }

@@ -326,6 +326,15 @@ pub(crate) fn renders_on_speakers(kind: &ItemKind, hoa_decoder: bool) -> bool {
     }
 }
 
+/// A streamed item may have dropped blocks this engine never entered (they
+/// end before the render's first chunk, see [`crate::scene::ObjectBlocks`]):
+/// go on from the first block held.
+pub(crate) fn skip_dropped(next: &mut usize, kind: &ItemKind) {
+    if let ItemKind::Object { blocks } = kind {
+        *next = (*next).max(blocks.first_index());
+    }
+}
+
 /// The per-layout panners an item's blocks are computed with.
 struct Panners<'a> {
     gc: &'a GainCalc,
@@ -360,6 +369,7 @@ fn advance(
     if !renders_on_speakers(&item.kind, p.hoa.is_some()) {
         return 0;
     }
+    skip_dropped(&mut st.next, &item.kind);
     let n_blocks = item.kind.block_count();
     let mut computed = 0;
     loop {

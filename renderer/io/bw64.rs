@@ -22,7 +22,8 @@
 //!
 //! Sizes from the file are untrusted: each is checked against the bytes left in
 //! the file, with arithmetic that cannot overflow, and the chunks admix keeps
-//! are capped before anything is allocated ([`MAX_AXML_SIZE`],
+//! are capped before anything is allocated (`axml` is not read at open:
+//! [`MAX_AXML_SIZE`] when read whole,
 //! [`MAX_DBMD_SIZE`], `chna` at 4 + 40 × 65535, `ds64` at [`MAX_DS64_SIZE`],
 //! at most [`MAX_CHUNKS`] chunks).
 //!
@@ -58,7 +59,9 @@ use super::format::{Format, SampleFormat};
 use super::{Bw64Error, Container};
 use crate::notice::{Notice, Notices};
 
-/// Largest `axml` chunk read (1 GiB); larger is a [`Bw64Error::Limit`].
+/// Largest `axml` chunk read into memory by [`Bw64Reader::read_axml`]
+/// (1 GiB); larger is a [`Bw64Error::Limit`]. Rendering reads the chunk in
+/// pieces ([`Bw64Reader::axml_source`]) and has no such limit.
 pub const MAX_AXML_SIZE: u64 = 1 << 30;
 /// Largest `dbmd` chunk read (16 MiB; real ones are a few hundred bytes).
 pub const MAX_DBMD_SIZE: u64 = 16 << 20;
@@ -130,7 +133,11 @@ pub struct Bw64Reader {
     format: Format,
     data_offset: u64,
     frames: u64,
-    axml: Option<Vec<u8>>,
+    /// (body offset, size) of the `axml` chunk: read on demand, in pieces
+    /// (a long master's ADM can be gigabytes).
+    axml: Option<(u64, u64)>,
+    /// Opened by path (block cursors open the file again), not from a stream.
+    reopen: bool,
     chna: Option<Chna>,
     dbmd: Option<Vec<u8>>,
     chunks: Vec<ChunkInfo>,
@@ -160,7 +167,8 @@ struct Found {
     format: Option<Format>,
     /// (body offset, usable bytes, header offset)
     data: Option<(u64, u64, u64)>,
-    axml: Option<Vec<u8>>,
+    /// (body offset, size)
+    axml: Option<(u64, u64)>,
     chna: Option<(Chna, u64)>,
     dbmd: Option<Vec<u8>>,
 }
@@ -171,7 +179,9 @@ impl Bw64Reader {
         let path = path.as_ref();
         let ctx = Ctx::new(path);
         let file = File::open(path).map_err(|e| ctx.io_file("cannot open", e))?;
-        Self::from_source(file, path)
+        let mut r = Self::from_source(file, path)?;
+        r.reopen = true;
+        Ok(r)
     }
 
     /// Reads from any seekable source (a `File`, a `Cursor<Vec<u8>>` in tests);
@@ -253,6 +263,7 @@ impl Bw64Reader {
             data_offset,
             frames,
             axml: found.axml,
+            reopen: false,
             chna: found.chna.map(|(c, _)| c),
             dbmd: found.dbmd,
             chunks,
@@ -298,15 +309,51 @@ impl Bw64Reader {
     pub fn data_offset(&self) -> u64 {
         self.data_offset
     }
-    /// The raw `axml` chunk (ADM XML; BS.2088-1, axml chunk), if any.
-    pub fn axml(&self) -> Option<&[u8]> {
-        self.axml.as_deref()
+    /// Where the `axml` chunk's body is: (byte offset, size), if there is one.
+    pub fn axml_location(&self) -> Option<(u64, u64)> {
+        self.axml
     }
-    /// Moves the raw `axml` chunk out of the reader (a long master's ADM
-    /// can be hundreds of megabytes; the parser takes it over instead of a
-    /// copy). `axml()` answers `None` afterwards.
-    pub fn take_axml(&mut self) -> Option<Vec<u8>> {
-        self.axml.take()
+    /// Reads the raw `axml` chunk (ADM XML; BS.2088-1, axml chunk) into
+    /// memory, if there is one (at most 1 GiB). To render, use
+    /// [`Self::axml_source`], which reads it in pieces.
+    pub fn read_axml(&mut self) -> Result<Option<Vec<u8>>, Bw64Error> {
+        let Some((body, size)) = self.axml else {
+            return Ok(None);
+        };
+        read_body(
+            &self.ctx,
+            &mut self.src,
+            ChunkId(*b"axml"),
+            body - 8,
+            size,
+            MAX_AXML_SIZE,
+        )
+        .map(Some)
+    }
+    /// The `axml` chunk as an [`XmlSource`](crate::adm::stream::XmlSource)
+    /// for [`crate::adm::stream::read_document`]: the file opened again (so
+    /// block cursors read it while this reader reads the audio), or for a
+    /// reader made from a stream, the chunk read into memory.
+    pub fn axml_source(&mut self, name: &str) -> Result<Option<crate::adm::stream::XmlSource>, Bw64Error> {
+        let Some((offset, len)) = self.axml else {
+            return Ok(None);
+        };
+        let bytes: std::sync::Arc<dyn crate::adm::stream::ReadAt> = if self.reopen {
+            let file = File::open(&self.ctx.path).map_err(|e| self.ctx.io_file("cannot open again", e))?;
+            std::sync::Arc::new(file)
+        } else {
+            match self.read_axml()? {
+                Some(v) => std::sync::Arc::new(v),
+                None => return Ok(None),
+            }
+        };
+        let offset = if self.reopen { offset } else { 0 };
+        Ok(Some(crate::adm::stream::XmlSource {
+            bytes,
+            offset,
+            len,
+            name: name.to_owned(),
+        }))
     }
     /// The parsed `chna` chunk, if any.
     pub fn chna(&self) -> Option<&Chna> {
@@ -1008,7 +1055,7 @@ fn keep_chunk(
             ctx.subject(id, pos),
             format!("a second {id} chunk; the first one is used"),
         ),
-        b"axml" => found.axml = Some(read_body(ctx, src, id, pos, size, MAX_AXML_SIZE)?),
+        b"axml" => found.axml = Some((body, size)),
         b"dbmd" => found.dbmd = Some(read_body(ctx, src, id, pos, size, MAX_DBMD_SIZE)?),
         b"chna" => {
             let raw = read_body(ctx, src, id, pos, size, MAX_CHNA_SIZE)?;

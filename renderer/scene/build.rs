@@ -46,8 +46,11 @@ use crate::notice::Notices;
 use crate::panning::DirectSpeakersContext;
 use crate::time::Time;
 
+use super::ObjectBlocks;
+use super::stream::{StreamSpec, object_block};
 use super::timing::{ObjectTiming, place};
 use super::{HeadphoneMode, ItemKind, ProgrammeInfo, RenderItem, Scene, SceneError, TimedBlock, TrackSource};
+use crate::adm::stream::XmlSource;
 
 /// What the caller chooses.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -142,6 +145,8 @@ struct Ctx<'d> {
     uid_order: Vec<String>,
     /// uppercase UID → element
     uid_elements: HashMap<String, &'d AudioTrackUid>,
+    /// Where deferred blocks are ([`AudioChannelFormat::deferred`]).
+    source: Option<&'d XmlSource>,
 }
 
 impl<'d> Ctx<'d> {
@@ -254,6 +259,7 @@ impl<'d> Ctx<'d> {
             uids,
             uid_order,
             uid_elements,
+            source: None,
         }
     }
 
@@ -565,9 +571,19 @@ fn augment(
 }
 
 /// Builds the render scene. See the module docs for the rules.
-pub fn build(doc: &Document, tracks: &TrackTable, options: &SceneOptions) -> Result<Scene, SceneError> {
+///
+/// `source` is where the blocks of channels read as a skeleton are
+/// ([`crate::adm::stream::read_document`]); `None` for a document parsed
+/// whole (every channel holds its blocks).
+pub fn build(
+    doc: &Document,
+    tracks: &TrackTable,
+    options: &SceneOptions,
+    source: Option<&XmlSource>,
+) -> Result<Scene, SceneError> {
     let mut notices = Notices::default();
-    let ctx = Ctx::new(doc, tracks, &mut notices);
+    let mut ctx = Ctx::new(doc, tracks, &mut notices);
+    ctx.source = source;
 
     let programmes: Vec<ProgrammeInfo> = doc
         .programmes
@@ -1173,13 +1189,14 @@ fn make_item(
     let id = out.unique_id(base_id, notices);
     let obj = sel.objects.last();
     let timing = ObjectTiming {
-        object: obj.map_or("", |o| o.id.as_str()),
+        object: obj.map_or_else(String::new, |o| o.id.clone()),
         start: obj.and_then(|o| o.start).unwrap_or(Time::ZERO),
         duration: obj.and_then(|o| o.duration),
         timeline_end: out.timeline_end,
     };
     let rate = out.rate;
-    if channel.blocks.is_empty() {
+    let deferred = channel.deferred.as_ref().zip(ctx.source);
+    if channel.blocks.is_empty() && deferred.is_none() {
         notices.add(
             "channel-without-blocks",
             id.as_str(),
@@ -1193,30 +1210,43 @@ fn make_item(
     let mut head_locked = false;
     let (kind, cartesian) = match channel.type_definition {
         TypeDefinition::Objects => {
-            let placed = place(
-                &channel.blocks,
-                &timing,
-                rate,
-                |b| match &b.kind {
-                    BlockKind::Objects(o) => Some(o.jump_position),
-                    _ => None,
-                },
-                notices,
-            )?;
-            let mut blocks = Vec::with_capacity(placed.len());
-            let mut offset_ignored = false;
-            for (b, p) in channel.blocks.iter().zip(placed) {
-                let BlockKind::Objects(ob) = &b.kind else { continue };
-                let mut ob = ob.clone();
-                if let Some(il) = p.clamped_interpolation {
-                    ob.jump_position.interpolation_length = Some(il);
+            let (blocks, offset_ignored) = match deferred {
+                Some((span, source)) => {
+                    let spec = StreamSpec {
+                        source: source.clone(),
+                        span: span.clone(),
+                        channel_id: channel.id.clone(),
+                        item_id: id.clone(),
+                        timing: timing.clone(),
+                        rate,
+                        offset,
+                    };
+                    // the stream says position-offset-ignored / headLocked itself
+                    (ObjectBlocks::streamed(spec, notices)?, false)
                 }
-                if let Some(off) = offset {
-                    offset_ignored |= !apply_offset(&mut ob.position, &off);
+                None => {
+                    let placed = place(
+                        &channel.blocks,
+                        &timing,
+                        rate,
+                        |b| match &b.kind {
+                            BlockKind::Objects(o) => Some(o.jump_position),
+                            _ => None,
+                        },
+                        notices,
+                    )?;
+                    let mut blocks = Vec::with_capacity(placed.len());
+                    let mut offset_ignored = false;
+                    for (b, p) in channel.blocks.iter().zip(placed) {
+                        if let Some((tb, ignored)) = object_block(b.clone(), p, offset.as_ref()) {
+                            offset_ignored |= ignored;
+                            head_locked |= tb.block.head_locked;
+                            blocks.push(tb);
+                        }
+                    }
+                    (ObjectBlocks::from_vec(blocks), offset_ignored)
                 }
-                head_locked |= ob.head_locked;
-                blocks.push(timed(b, &p, ob));
-            }
+            };
             if offset_ignored {
                 notices.add(
                     "position-offset-ignored",
@@ -1353,7 +1383,7 @@ fn timed<B>(b: &BlockFormat, p: &super::timing::Placed, block: B) -> TimedBlock<
 
 /// Adds `off` to `pos` (BS.2076-2 positionOffset); false when the offset is
 /// given only in the other coordinate system.
-fn apply_offset(pos: &mut ObjectPosition, off: &PositionOffset) -> bool {
+pub(super) fn apply_offset(pos: &mut ObjectPosition, off: &PositionOffset) -> bool {
     let polar = off.azimuth.is_some() || off.elevation.is_some() || off.distance.is_some();
     let cart = off.x.is_some() || off.y.is_some() || off.z.is_some();
     match pos {
@@ -1426,6 +1456,7 @@ mod tests {
             &SceneOptions {
                 programme: programme.map(str::to_string),
             },
+            None,
         )
     }
 
@@ -1477,7 +1508,7 @@ mod tests {
             "t.xml",
         )
         .unwrap();
-        let s = build(&doc, &table(2), &SceneOptions::default()).unwrap();
+        let s = build(&doc, &table(2), &SceneOptions::default(), None).unwrap();
         assert_eq!(s.items.len(), 2);
         assert_eq!(s.items[1].gain, 0.0);
         assert!(s.programme.is_none());
@@ -1643,7 +1674,7 @@ mod tests {
             entry(2, "ATU_00000002", "AT_00010002_01"),
             entry(3, "ATU_00000003", "AT_00010001_01"),
         ]);
-        let s = build(&doc, &t, &SceneOptions::default()).unwrap();
+        let s = build(&doc, &t, &SceneOptions::default(), None).unwrap();
         let ids: Vec<_> = s.items.iter().map(|i| (i.id.as_str(), i.track)).collect();
         assert_eq!(
             ids,
@@ -1655,7 +1686,7 @@ mod tests {
         );
         assert_eq!(kinds(&s), ["pack-incomplete"]);
         t.chna.as_mut().unwrap()[0].track_ref = "AT_00031001_01".into();
-        let e = build(&doc, &t, &SceneOptions::default()).unwrap_err();
+        let e = build(&doc, &t, &SceneOptions::default(), None).unwrap_err();
         assert!(e.to_string().starts_with("chna: <audioTrackUID ATU_00000001>"), "{e}");
     }
 

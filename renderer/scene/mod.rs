@@ -14,13 +14,15 @@
 //! computes the ramps.
 
 mod build;
+mod stream;
 mod timing;
 
 pub use build::{SceneOptions, TrackTable, build};
+pub use stream::{BlockFeed, ObjectBlocks};
 
-use crate::adm::elements::{DirectSpeakersBlock, HoaBlock, ObjectBlock, Screen};
+use crate::adm::elements::{DirectSpeakersBlock, HoaBlock, Screen};
 use crate::io::BinauralRenderMode;
-use crate::notice::Notice;
+use crate::notice::{self, Notice};
 use crate::panning::DirectSpeakersContext;
 use crate::time::Time;
 use serde::Serialize;
@@ -95,7 +97,8 @@ pub struct TimedBlock<B> {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ItemKind {
     Object {
-        blocks: Vec<TimedBlock<ObjectBlock>>,
+        /// All in memory, or streamed from the file a window at a time.
+        blocks: ObjectBlocks,
     },
     DirectSpeakers {
         blocks: Vec<TimedBlock<DirectSpeakersBlock>>,
@@ -190,6 +193,94 @@ pub struct Scene {
     pub notices: Vec<Notice>,
 }
 
+impl Scene {
+    /// The Objects items whose blocks are streamed from the file.
+    fn streamed(&mut self) -> impl Iterator<Item = &mut ObjectBlocks> {
+        self.items.iter_mut().filter_map(|it| match &mut it.kind {
+            ItemKind::Object { blocks } if blocks.is_streamed() => Some(blocks),
+            _ => None,
+        })
+    }
+
+    /// The block readers of a render, started from each streamed item's
+    /// first block (every render reads them from the start); the items'
+    /// windows are emptied.
+    pub fn block_feed(&mut self) -> BlockFeed {
+        BlockFeed::new(&mut self.items, self.sample_rate)
+    }
+
+    /// Before the chunk of samples `[c0, c1)`: fills what the chunk needs of
+    /// every streamed item's blocks from `feed` (reading now what was not
+    /// read ahead); their notices (timing repairs, …) join the scene's.
+    pub fn feed_blocks(&mut self, feed: &mut BlockFeed, c0: i64, c1: i64) -> Result<(), SceneError> {
+        feed.feed(&mut self.items, c0, c1, &mut self.notices)
+    }
+
+    /// After the chunk ending at sample `c1`: drops the blocks every engine
+    /// has entered.
+    pub fn release_blocks(&mut self, c1: i64) {
+        let rate = self.sample_rate;
+        for b in self.streamed() {
+            b.release(c1, rate);
+        }
+    }
+
+    /// Reads every streamed item's blocks to the end without holding them,
+    /// checking them as a render would (`inspect`); their notices join the
+    /// scene's. Returns, per item, (blocks, start of the first, end of the
+    /// last — `Some(None)` when it lasts to the end of the programme).
+    pub fn scan_blocks(&mut self) -> Result<Vec<BlockSummary>, SceneError> {
+        let mut n = notice::Notices::default();
+        let mut out = Vec::with_capacity(self.items.len());
+        for it in &self.items {
+            out.push(match &it.kind {
+                ItemKind::Object { blocks } => blocks.scan(&mut n)?,
+                ItemKind::DirectSpeakers { blocks, .. } => BlockSummary::of(blocks),
+                ItemKind::Hoa { blocks, .. } => BlockSummary::of(blocks),
+                ItemKind::Matrix | ItemKind::Binaural => BlockSummary {
+                    count: 0,
+                    start: None,
+                    end: None,
+                },
+            });
+        }
+        self.notices.extend(n.into_vec());
+        Ok(out)
+    }
+
+    /// Most blocks any streamed item held at once (bounded whatever the
+    /// programme's length; for tests and reports).
+    pub fn peak_held_blocks(&self) -> usize {
+        self.items
+            .iter()
+            .filter_map(|it| match &it.kind {
+                ItemKind::Object { blocks } if blocks.is_streamed() => Some(blocks.peak_held()),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// An item's blocks at a glance.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BlockSummary {
+    pub count: usize,
+    pub start: Option<Time>,
+    /// `Some(None)`: the last block lasts to the end of the programme.
+    pub end: Option<Option<Time>>,
+}
+
+impl BlockSummary {
+    fn of<B>(blocks: &[TimedBlock<B>]) -> BlockSummary {
+        BlockSummary {
+            count: blocks.len(),
+            start: blocks.first().map(|b| b.start),
+            end: blocks.last().map(|b| b.end),
+        }
+    }
+}
+
 /// Which timing rule a block breaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimingProblem {
@@ -250,4 +341,8 @@ pub enum SceneError {
     /// References that loop, nest too deep, or lead nowhere.
     #[error("{}: <{element}>: {detail}", at_line(*line))]
     Structure { element: String, line: u32, detail: String },
+    /// An audioBlockFormat read during the render (see
+    /// [`crate::adm::stream`]) that does not parse.
+    #[error(transparent)]
+    Adm(crate::adm::AdmError),
 }

@@ -26,6 +26,8 @@
 //!   not at all (jumpPosition 1 without a length). DirectSpeakers and HOA
 //!   blocks never ramp (ear applies their gains as fixed gains per block).
 
+use std::collections::VecDeque;
+
 use crate::adm::elements::{BlockFormat, JumpPosition};
 use crate::notice::Notices;
 use crate::time::Time;
@@ -33,9 +35,10 @@ use crate::time::Time;
 use super::{SceneError, TimingProblem};
 
 /// The timing of one object's instance of a channel.
-pub(crate) struct ObjectTiming<'a> {
+#[derive(Clone, Debug)]
+pub(crate) struct ObjectTiming {
     /// audioObject ID (for messages).
-    pub object: &'a str,
+    pub object: String,
     /// audioObject `start` (0 when absent).
     pub start: Time,
     /// audioObject `duration`.
@@ -43,10 +46,11 @@ pub(crate) struct ObjectTiming<'a> {
     /// The end of the programme timeline (audioProgramme end − start, else
     /// the end of the audio) and what it is, for blocks that give an `rtime`
     /// and nothing else to end them.
-    pub timeline_end: Option<(Time, &'a str)>,
+    pub timeline_end: Option<(Time, &'static str)>,
 }
 
 /// One block placed on the timeline.
+#[derive(Clone, Debug)]
 pub(crate) struct Placed {
     pub start: Time,
     pub end: Option<Time>,
@@ -55,21 +59,44 @@ pub(crate) struct Placed {
     pub clamped_interpolation: Option<Time>,
 }
 
-fn overflow(b: &BlockFormat, object: &str) -> SceneError {
+/// What placing needs of a block.
+#[derive(Clone, Debug)]
+pub(crate) struct BlockInfo {
+    id: String,
+    line: u32,
+    rtime: Option<Time>,
+    duration: Option<Time>,
+    /// jumpPosition where ramps apply (Objects), `None` otherwise.
+    jump: Option<JumpPosition>,
+}
+
+impl BlockInfo {
+    pub fn of(b: &BlockFormat, jump: Option<JumpPosition>) -> BlockInfo {
+        BlockInfo {
+            id: b.id.clone(),
+            line: b.origin.line,
+            rtime: b.rtime,
+            duration: b.duration,
+            jump,
+        }
+    }
+}
+
+fn overflow(b: &BlockInfo, object: &str) -> SceneError {
     SceneError::BlockTiming {
         block: b.id.clone(),
         object: object.to_string(),
-        line: b.origin.line,
+        line: b.line,
         problem: TimingProblem::Overflow,
         detail: "block times overflow exact arithmetic".into(),
     }
 }
 
-fn err(b: &BlockFormat, object: &str, problem: TimingProblem, detail: String) -> SceneError {
+fn err(b: &BlockInfo, object: &str, problem: TimingProblem, detail: String) -> SceneError {
     SceneError::BlockTiming {
         block: b.id.clone(),
         object: object.to_string(),
-        line: b.origin.line,
+        line: b.line,
         problem,
         detail,
     }
@@ -86,40 +113,123 @@ fn abs_diff(a: Time, b: Time) -> Option<Time> {
 
 /// Places `blocks` (one channel, document order) for one object at sample
 /// rate `rate`. `jump` gives a block's jumpPosition where ramps apply
-/// (Objects), `None` for types whose gains never ramp.
+/// (Objects), `None` for types whose gains never ramp. The whole-channel form
+/// of [`Placer`].
 pub(crate) fn place(
     blocks: &[BlockFormat],
-    obj: &ObjectTiming<'_>,
+    obj: &ObjectTiming,
     rate: u32,
     jump: impl Fn(&BlockFormat) -> Option<JumpPosition>,
     notices: &mut Notices,
 ) -> Result<Vec<Placed>, SceneError> {
-    let object = obj.object;
-    let object_end = match obj.duration {
-        Some(d) => Some(obj.start.checked_add(d).ok_or_else(|| match blocks.first() {
-            Some(b) => overflow(b, object),
-            None => SceneError::Structure {
-                element: format!("audioObject {object}"),
-                line: 0,
-                detail: "start + duration overflows".into(),
-            },
-        })?),
-        None => None,
+    let Some(first) = blocks.first() else {
+        return Ok(Vec::new());
     };
-    // One sample period: gaps and overlaps below it are rounding in the
-    // writer (they cannot move a block boundary by a whole sample).
-    let tolerance = Time::new(1, i64::from(rate.max(1))).unwrap_or(Time::ZERO);
-    let tolerance = if rate == 0 { Time::ZERO } else { tolerance };
-
-    // Step 1: (rtime, duration) relative to the object, completing the
-    // half-specified ones.
-    let mut rel: Vec<Option<(Time, Time)>> = Vec::with_capacity(blocks.len());
+    let mut placer = Placer::new(obj.clone(), rate, &BlockInfo::of(first, None))?;
+    let mut out: VecDeque<(usize, Placed)> = VecDeque::with_capacity(blocks.len());
     for (i, b) in blocks.iter().enumerate() {
+        placer.push(BlockInfo::of(b, jump(b)), i, notices, &mut out)?;
+    }
+    placer.finish(notices, &mut out)?;
+    Ok(out.into_iter().map(|(_, p)| p).collect())
+}
+
+/// A block seen, not yet final.
+struct Held<T> {
+    info: BlockInfo,
+    payload: T,
+    placed: Placed,
+    /// It gave rtime/duration (or they were completed), rather than none.
+    timed: bool,
+}
+
+/// Places one channel's blocks one at a time, in document order: a block is
+/// final (its end may still be moved to meet the next one, its ramp depends
+/// on that) once the next block has been seen, so memory is two blocks.
+/// `T` travels with each block (the block itself, or its index).
+pub(crate) struct Placer<T> {
+    obj: ObjectTiming,
+    object_end: Option<Time>,
+    /// One sample period: gaps and overlaps below it are rounding in the
+    /// writer (they cannot move a block boundary by a whole sample).
+    tolerance: Time,
+    /// The block waiting for the next one's rtime.
+    raw: Option<(BlockInfo, T)>,
+    /// The previous block's (rtime, duration) relative to the object.
+    prev_rel: Option<Option<(Time, Time)>>,
+    /// Placed, its end may still move.
+    held: Option<Held<T>>,
+    /// End of the last final block (`None` before the first).
+    prev_end: Option<Option<Time>>,
+}
+
+impl<T> Placer<T> {
+    /// `first` names the channel's first block in an overflow message.
+    pub fn new(obj: ObjectTiming, rate: u32, first: &BlockInfo) -> Result<Placer<T>, SceneError> {
+        let object_end = match obj.duration {
+            Some(d) => Some(obj.start.checked_add(d).ok_or_else(|| overflow(first, &obj.object))?),
+            None => None,
+        };
+        let tolerance = if rate == 0 {
+            Time::ZERO
+        } else {
+            Time::new(1, i64::from(rate)).unwrap_or(Time::ZERO)
+        };
+        Ok(Placer {
+            obj,
+            object_end,
+            tolerance,
+            raw: None,
+            prev_rel: None,
+            held: None,
+            prev_end: None,
+        })
+    }
+
+    /// Takes the next block; blocks that became final go to `out`.
+    pub fn push(
+        &mut self,
+        info: BlockInfo,
+        payload: T,
+        notices: &mut Notices,
+        out: &mut VecDeque<(T, Placed)>,
+    ) -> Result<(), SceneError> {
+        let next_rtime = info.rtime;
+        if let Some((b, t)) = self.raw.take() {
+            self.settle(b, t, next_rtime, notices, out)?;
+        }
+        self.raw = Some((info, payload));
+        Ok(())
+    }
+
+    /// After the last block: the rest goes to `out`.
+    pub fn finish(&mut self, notices: &mut Notices, out: &mut VecDeque<(T, Placed)>) -> Result<(), SceneError> {
+        if let Some((b, t)) = self.raw.take() {
+            self.settle(b, t, None, notices, out)?;
+        }
+        if let Some(h) = self.held.take() {
+            self.ramp(h, notices, out)?;
+        }
+        Ok(())
+    }
+
+    /// Steps 1 and 2 for block `b`, whose successor has `next_rtime`.
+    fn settle(
+        &mut self,
+        b: BlockInfo,
+        payload: T,
+        next_rtime: Option<Time>,
+        notices: &mut Notices,
+        out: &mut VecDeque<(T, Placed)>,
+    ) -> Result<(), SceneError> {
+        let obj = &self.obj;
+        let object = obj.object.as_str();
+        // Step 1: (rtime, duration) relative to the object, completing the
+        // half-specified ones.
         let r = match (b.rtime, b.duration) {
             (Some(r), Some(d)) => Some((r, d)),
             (None, None) => None,
             (Some(r), None) => {
-                let next_rtime = blocks.get(i + 1).and_then(|n| n.rtime);
                 let timeline = obj
                     .timeline_end
                     .and_then(|(e, what)| Some((e.checked_sub(obj.start)?, what)))
@@ -130,7 +240,7 @@ pub(crate) fn place(
                     (None, None, Some((e, what))) => (e, format!("the end of the {what}")),
                     (None, None, None) => {
                         return Err(err(
-                            b,
+                            &b,
                             object,
                             TimingProblem::RtimeWithoutDuration,
                             format!(
@@ -141,10 +251,10 @@ pub(crate) fn place(
                         ));
                     }
                 };
-                let d = until.checked_sub(r).ok_or_else(|| overflow(b, object))?;
+                let d = until.checked_sub(r).ok_or_else(|| overflow(&b, object))?;
                 if d < Time::ZERO {
                     return Err(err(
-                        b,
+                        &b,
                         object,
                         TimingProblem::NegativeDuration,
                         format!("has rtime {r} but no duration, and {what} comes before it"),
@@ -158,8 +268,8 @@ pub(crate) fn place(
                 Some((r, d))
             }
             (None, Some(d)) => {
-                let r = match rel.last() {
-                    Some(Some((pr, pd))) => pr.checked_add(*pd).ok_or_else(|| overflow(b, object))?,
+                let r = match self.prev_rel {
+                    Some(Some((pr, pd))) => pr.checked_add(pd).ok_or_else(|| overflow(&b, object))?,
                     _ => Time::ZERO,
                 };
                 notices.add(
@@ -170,25 +280,22 @@ pub(crate) fn place(
                 Some((r, d))
             }
         };
-        rel.push(r);
-    }
+        self.prev_rel = Some(r);
 
-    // Step 2: absolute times; near-misses repaired, overlaps refused.
-    let mut placed: Vec<Placed> = Vec::with_capacity(blocks.len());
-    for (i, (b, r)) in blocks.iter().zip(&rel).enumerate() {
+        // Step 2: absolute times; near-misses repaired, overlaps refused.
         let (start, mut end) = match r {
             Some((r, d)) => {
-                let s = obj.start.checked_add(*r).ok_or_else(|| overflow(b, object))?;
-                (s, Some(s.checked_add(*d).ok_or_else(|| overflow(b, object))?))
+                let s = obj.start.checked_add(r).ok_or_else(|| overflow(&b, object))?;
+                (s, Some(s.checked_add(d).ok_or_else(|| overflow(&b, object))?))
             }
-            None => (obj.start, object_end),
+            None => (obj.start, self.object_end),
         };
-        if let Some(prev) = placed.last_mut() {
-            let prev_block = blocks.get(i - 1).map_or("", |p| p.id.as_str());
-            match prev.end {
+        if let Some(prev) = self.held.as_mut() {
+            let prev_block = prev.info.id.as_str();
+            match prev.placed.end {
                 None => {
                     return Err(err(
-                        b,
+                        &b,
                         object,
                         TimingProblem::Overlap,
                         format!(
@@ -198,11 +305,15 @@ pub(crate) fn place(
                     ));
                 }
                 Some(prev_end) if prev_end != start => {
-                    let miss = abs_diff(start, prev_end).ok_or_else(|| overflow(b, object))?;
-                    let both_timed = r.is_some() && rel.get(i - 1).is_some_and(Option::is_some);
-                    if miss < tolerance && both_timed && start >= prev.start {
-                        let old = prev_end.checked_sub(prev.start).ok_or_else(|| overflow(b, object))?;
-                        let new = start.checked_sub(prev.start).ok_or_else(|| overflow(b, object))?;
+                    let miss = abs_diff(start, prev_end).ok_or_else(|| overflow(&b, object))?;
+                    let both_timed = r.is_some() && prev.timed;
+                    if miss < self.tolerance && both_timed && start >= prev.placed.start {
+                        let old = prev_end
+                            .checked_sub(prev.placed.start)
+                            .ok_or_else(|| overflow(&b, object))?;
+                        let new = start
+                            .checked_sub(prev.placed.start)
+                            .ok_or_else(|| overflow(&b, object))?;
                         notices.add(
                             "block-time-repaired",
                             prev_block,
@@ -213,10 +324,10 @@ pub(crate) fn place(
                                 b.id
                             ),
                         );
-                        prev.end = Some(start);
+                        prev.placed.end = Some(start);
                     } else if start < prev_end {
                         return Err(err(
-                            b,
+                            &b,
                             object,
                             TimingProblem::Overlap,
                             format!(
@@ -229,11 +340,11 @@ pub(crate) fn place(
                 Some(_) => {}
             }
         }
-        if let (Some(e), Some(oe)) = (end, object_end)
+        if let (Some(e), Some(oe)) = (end, self.object_end)
             && e > oe
         {
-            let over = e.checked_sub(oe).ok_or_else(|| overflow(b, object))?;
-            if over < tolerance && start <= oe {
+            let over = e.checked_sub(oe).ok_or_else(|| overflow(&b, object))?;
+            if over < self.tolerance && start <= oe {
                 notices.add(
                     "block-time-repaired",
                     b.id.as_str(),
@@ -245,57 +356,73 @@ pub(crate) fn place(
                 end = Some(oe);
             } else {
                 return Err(err(
-                    b,
+                    &b,
                     object,
                     TimingProblem::EndsAfterObject,
                     format!("ends at {e}, after audioObject {object} ends at {oe}"),
                 ));
             }
         }
-        placed.push(Placed {
-            start,
-            end,
-            ramp_end: None,
-            clamped_interpolation: None,
-        });
+        let now = Held {
+            info: b,
+            payload,
+            placed: Placed {
+                start,
+                end,
+                ramp_end: None,
+                clamped_interpolation: None,
+            },
+            timed: r.is_some(),
+        };
+        if let Some(prev) = self.held.replace(now) {
+            self.ramp(prev, notices, out)?;
+        }
+        Ok(())
     }
 
-    // Step 3: interpolation lengths and ramps.
-    let mut prev_end: Option<Option<Time>> = None;
-    for (b, p) in blocks.iter().zip(placed.iter_mut()) {
-        let touching = prev_end == Some(Some(p.start));
-        prev_end = Some(p.end);
-        let Some(jp) = jump(b) else { continue };
-        let duration = match p.end {
-            Some(e) => Some(e.checked_sub(p.start).ok_or_else(|| overflow(b, object))?),
-            None => None,
-        };
-        let mut length = jp.interpolation_length;
-        if let (true, Some(il), Some(d)) = (jp.flag, length, duration)
-            && il > d
-        {
-            notices.add(
-                "interpolation-length-repaired",
-                b.id.as_str(),
-                format!("interpolationLength {il} is longer than the block: clamped to its duration {d}"),
-            );
-            length = Some(d);
-            p.clamped_interpolation = Some(d);
+    /// Step 3 for a final block: interpolation length and ramp.
+    fn ramp(&mut self, h: Held<T>, notices: &mut Notices, out: &mut VecDeque<(T, Placed)>) -> Result<(), SceneError> {
+        let Held {
+            info: b,
+            payload,
+            placed: mut p,
+            ..
+        } = h;
+        let object = self.obj.object.as_str();
+        let touching = self.prev_end == Some(Some(p.start));
+        self.prev_end = Some(p.end);
+        if let Some(jp) = b.jump {
+            let duration = match p.end {
+                Some(e) => Some(e.checked_sub(p.start).ok_or_else(|| overflow(&b, object))?),
+                None => None,
+            };
+            let mut length = jp.interpolation_length;
+            if let (true, Some(il), Some(d)) = (jp.flag, length, duration)
+                && il > d
+            {
+                notices.add(
+                    "interpolation-length-repaired",
+                    b.id.as_str(),
+                    format!("interpolationLength {il} is longer than the block: clamped to its duration {d}"),
+                );
+                length = Some(d);
+                p.clamped_interpolation = Some(d);
+            }
+            if touching {
+                let interp = if jp.flag {
+                    Some(length.unwrap_or(Time::ZERO))
+                } else {
+                    duration
+                };
+                p.ramp_end = match interp {
+                    Some(t) if t > Time::ZERO => Some(p.start.checked_add(t).ok_or_else(|| overflow(&b, object))?),
+                    _ => None,
+                };
+            }
         }
-        if !touching {
-            continue;
-        }
-        let interp = if jp.flag {
-            Some(length.unwrap_or(Time::ZERO))
-        } else {
-            duration
-        };
-        p.ramp_end = match interp {
-            Some(t) if t > Time::ZERO => Some(p.start.checked_add(t).ok_or_else(|| overflow(b, object))?),
-            _ => None,
-        };
+        out.push_back((payload, p));
+        Ok(())
     }
-    Ok(placed)
 }
 
 #[cfg(test)]
@@ -334,16 +461,16 @@ mod tests {
         }
     }
 
-    fn obj(start: &str, duration: Option<&str>) -> ObjectTiming<'static> {
+    fn obj(start: &str, duration: Option<&str>) -> ObjectTiming {
         ObjectTiming {
-            object: "AO_1001",
+            object: "AO_1001".into(),
             start: t(start),
             duration: duration.map(t),
             timeline_end: None,
         }
     }
 
-    fn run(blocks: &[BlockFormat], o: &ObjectTiming<'_>) -> (Result<Vec<Placed>, SceneError>, Notices) {
+    fn run(blocks: &[BlockFormat], o: &ObjectTiming) -> (Result<Vec<Placed>, SceneError>, Notices) {
         let mut n = Notices::default();
         (place(blocks, o, 48_000, jump, &mut n), n)
     }

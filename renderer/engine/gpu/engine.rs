@@ -447,6 +447,7 @@ impl GpuEngine {
         if !crate::engine::renders_on_speakers(&item.kind, self.hoa[i].is_some()) {
             return;
         }
+        crate::engine::skip_dropped(&mut self.states[i].next, &item.kind);
         let n_blocks = item.kind.block_count();
         loop {
             let st = &self.states[i];

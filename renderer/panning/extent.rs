@@ -11,9 +11,11 @@ use super::point_source::PointSourcePanner;
 const FADE_WIDTH_DEG: f64 = 10.0;
 const N_ROWS: usize = 37;
 
-/// The virtual-source grid and its point-source gains, with a hierarchy of
-/// spherical caps over the grid so that a block's weighted sum visits only
-/// the grid points near the extent's edge (see [`SpreadingPanner::weighted_sum`]).
+/// The virtual-source grid and its point-source gains, with two ways for a
+/// block's weighted sum to visit only the grid points that matter (see
+/// [`SpreadingPanner::weighted_sum`]): the rows of the grid a cap around the
+/// source crosses (most extents; vectorised), and a hierarchy of spherical
+/// caps whose wholly-inside groups add precomputed sums (large extents).
 #[derive(Clone, Debug)]
 pub struct SpreadingPanner {
     /// Grid directions (unit vectors), reordered so that every tree node
@@ -26,7 +28,35 @@ pub struct SpreadingPanner {
     /// Σ gains of each node's points, `nodes.len() × num_channels`.
     node_sums: Vec<f64>,
     roots: Vec<u32>,
+    /// The grid again in ear's order, by rows of equal elevation, for the
+    /// row walk of [`SpreadingPanner::weighted_sum_rows`].
+    rows: Vec<GridRow>,
+    /// Positions in ear's order, one array per coordinate (4 zeros after the last).
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+    zs: Vec<f64>,
+    /// Gains in ear's order, `row_stride` per point (`num_channels` rounded
+    /// up to a multiple of 4, zero-padded).
+    row_gains: Vec<f64>,
+    row_stride: usize,
+    row_kernel: RowKernel,
 }
+
+/// One row of the grid: points `start .. start + n` at one elevation,
+/// azimuths `k · step` degrees.
+#[derive(Clone, Debug)]
+struct GridRow {
+    start: usize,
+    n: usize,
+    sin_el: f64,
+    cos_el: f64,
+    /// points per degree of azimuth
+    inv_step: f64,
+}
+
+/// Most grid points the row walk visits before the cap tree is used instead
+/// (large extents: the tree adds whole caps inside the shape at once).
+const ROW_WALK_MAX_POINTS: usize = 640;
 
 /// A cap of grid points: every point is within `radius` (radians) of `centre`.
 #[derive(Clone, Debug)]
@@ -62,20 +92,67 @@ fn midpoint(a: V3, b: V3) -> V3 {
 /// `round(cos(el) · 72)` points per row (at least 1), azimuths from 0.
 pub fn grid_points() -> Vec<V3> {
     let mut pts = Vec::new();
-    let n_rows = N_ROWS;
-    for r in 0..n_rows {
-        let el = -90.0 + 180.0 * r as f64 / (n_rows - 1) as f64;
-        let radius = el.to_radians().cos();
-        let mut n = (radius * 2.0 * (n_rows - 1) as f64).round_ties_even() as usize;
-        if n == 0 {
-            n = 1;
-        }
+    for r in 0..N_ROWS {
+        let (el, n) = (row_elevation(r), row_len(r));
         let step = 360.0 / n as f64;
         for k in 0..n {
             pts.push(cart(k as f64 * step, el, 1.0));
         }
     }
     pts
+}
+
+/// Elevation (degrees) of grid row `r`.
+fn row_elevation(r: usize) -> f64 {
+    -90.0 + 180.0 * r as f64 / (N_ROWS - 1) as f64
+}
+
+/// Points in grid row `r`: `round(cos(el) · 72)`, at least 1.
+fn row_len(r: usize) -> usize {
+    let radius = row_elevation(r).to_radians().cos();
+    ((radius * 2.0 * (N_ROWS - 1) as f64).round_ties_even() as usize).max(1)
+}
+
+/// acos(t) for t ∈ [−1, 1] within 7e-5 rad (Abramowitz & Stegun 4.4.45):
+/// only used to bound which grid points can be near a shape.
+fn acos_approx(t: f64) -> f64 {
+    let x = t.abs().min(1.0);
+    let r = (1.0 - x).sqrt() * (1.570_728_8 + x * (-0.212_114_4 + x * (0.074_261_0 - x * 0.018_729_3)));
+    if t >= 0.0 { r } else { std::f64::consts::PI - r }
+}
+
+/// asin(y) for |y| ≤ 0.2 to within an ulp or two: the Maclaurin series to
+/// y^23 (the next term is below 1e-18 · y there).
+#[inline]
+fn asin_small(y: f64) -> f64 {
+    const C: [f64; 12] = [
+        1.0,
+        1.0 / 6.0,
+        3.0 / 40.0,
+        5.0 / 112.0,
+        35.0 / 1152.0,
+        63.0 / 2816.0,
+        231.0 / 13312.0,
+        143.0 / 10240.0,
+        6435.0 / 557_056.0,
+        12155.0 / 1_245_184.0,
+        46189.0 / 5_505_024.0,
+        88179.0 / 12_058_624.0,
+    ];
+    // Estrin's scheme in z = y²: a short dependency chain (the weights of a
+    // block's fade band are computed back to back)
+    let z = y * y;
+    let z2 = z * z;
+    let z4 = z2 * z2;
+    let z8 = z4 * z4;
+    let p01 = C[0] + C[1] * z;
+    let p23 = C[2] + C[3] * z;
+    let p45 = C[4] + C[5] * z;
+    let p67 = C[6] + C[7] * z;
+    let p89 = C[8] + C[9] * z;
+    let p1011 = C[10] + C[11] * z;
+    let acc = (p01 + z2 * p23) + z4 * (p45 + z2 * p67) + z8 * (p89 + z2 * p1011);
+    y * acc
 }
 
 impl SpreadingPanner {
@@ -89,6 +166,20 @@ impl SpreadingPanner {
         // Hierarchical triangular mesh over the sphere; each grid point goes
         // to the first leaf triangle containing it, points are laid out
         // depth-first so every node owns a contiguous range.
+        let mut rows = Vec::with_capacity(N_ROWS);
+        let mut start = 0;
+        for r in 0..N_ROWS {
+            let n = row_len(r);
+            let el = row_elevation(r).to_radians();
+            rows.push(GridRow {
+                start,
+                n,
+                sin_el: el.sin(),
+                cos_el: el.cos(),
+                inv_step: n as f64 / 360.0,
+            });
+            start += n;
+        }
         let mut sp = SpreadingPanner {
             points: Vec::with_capacity(input.len()),
             gains: Vec::with_capacity(input_gains.len()),
@@ -96,6 +187,21 @@ impl SpreadingPanner {
             nodes: Vec::new(),
             node_sums: Vec::new(),
             roots: Vec::new(),
+            rows,
+            // padded by 4 for the row walk's groups of four
+            xs: input.iter().map(|p| p[0]).chain([0.0; 4]).collect(),
+            ys: input.iter().map(|p| p[1]).chain([0.0; 4]).collect(),
+            zs: input.iter().map(|p| p[2]).chain([0.0; 4]).collect(),
+            row_gains: {
+                let stride = nc.div_ceil(4) * 4;
+                let mut g = vec![0.0; input.len() * stride];
+                for (dst, src) in g.chunks_exact_mut(stride).zip(input_gains.chunks_exact(nc.max(1))) {
+                    dst[..nc].copy_from_slice(src);
+                }
+                g
+            },
+            row_stride: nc.div_ceil(4) * 4,
+            row_kernel: row_kernel(),
         };
         let mut assigned = vec![false; input.len()];
         let (x, y, z) = ([1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]);
@@ -201,7 +307,28 @@ impl SpreadingPanner {
     /// precomputed sum is added), and one further outside than radius + fade
     /// has weight 0 (skipped). Only caps straddling the fade band are
     /// opened. Result equals the brute-force sum up to summation order.
+    /// `total` has `row_stride` entries or more; the first `num_channels` are the sum.
     fn weighted_sum(&self, wf: &WeightFunc, total: &mut [f64]) {
+        if !self.weighted_sum_rows(wf, total) {
+            self.weighted_sum_tree(wf, &mut total[..self.num_channels]);
+        }
+    }
+
+    /// [`Self::weighted_sum`] by rows: every point of non-zero weight lies
+    /// within circle_pos + radius + fade of the source (on the flat part the
+    /// angle is at most the sum of the azimuth and elevation in the shape's
+    /// basis; on the circle part a circle centre is circle_pos away and the
+    /// point radius + fade from it), and that cap meets each row of the grid
+    /// in one interval of azimuth. Only those points are weighed, row run by
+    /// row run, four at a time and without branches
+    /// ([`WeightConsts::weight`]). Returns false, having done nothing, when
+    /// the cap is too large for this to pay (the tree is used then).
+    fn weighted_sum_rows(&self, wf: &WeightFunc, total: &mut [f64]) -> bool {
+        (self.row_kernel)(self, wf, total)
+    }
+
+    /// [`Self::weighted_sum`] over the cap tree.
+    fn weighted_sum_tree(&self, wf: &WeightFunc, total: &mut [f64]) {
         const MARGIN: f64 = 1e-9;
         let nc = self.num_channels;
         total.fill(0.0);
@@ -255,9 +382,280 @@ impl SpreadingPanner {
     }
 }
 
+/// The row walk of [`SpreadingPanner::weighted_sum_rows`], compiled twice
+/// (plain, and for AVX2 + FMA CPUs; no FMA contraction is used, so both give
+/// the same numbers). `total` has `row_stride` entries or more.
+#[inline(always)]
+fn rows_generic(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> bool {
+    use std::f64::consts::PI;
+    // margins cover acos_approx (7e-5 rad) and rounding, generously
+    let cap = wf.circle_pos + wf.circle_radius + FADE_WIDTH_DEG.to_radians() + 1e-3;
+    if cap >= PI {
+        return false;
+    }
+    let cos_cap = cap.cos();
+    let p = wf.basis[1];
+    let (se, ce) = (p[2], p[0].hypot(p[1]));
+    let azc = azimuth(p);
+    let margin_deg = 2e-4f64.to_degrees();
+    let mut runs = [(0usize, 0usize); 2 * N_ROWS];
+    let (mut n_runs, mut count) = (0, 0);
+    for row in &sp.rows {
+        let num = cos_cap - se * row.sin_el;
+        let den = ce * row.cos_el;
+        let whole = if den <= 1e-12 {
+            if num > 1e-12 {
+                continue;
+            }
+            true
+        } else {
+            // t = num / den: the row is missed when t ≥ 1, whole when t ≤ −1
+            if num >= den {
+                continue;
+            }
+            num <= -den || {
+                let half = acos_approx(num / den).to_degrees() + margin_deg;
+                let k0 = ((azc - half) * row.inv_step).ceil() as i64;
+                let k1 = ((azc + half) * row.inv_step).floor() as i64;
+                if k1 < k0 {
+                    continue;
+                }
+                let len = (k1 - k0 + 1) as usize;
+                if len >= row.n {
+                    true
+                } else {
+                    let a = k0.rem_euclid(row.n as i64) as usize;
+                    let first = len.min(row.n - a);
+                    runs[n_runs] = (row.start + a, first);
+                    n_runs += 1;
+                    if first < len {
+                        runs[n_runs] = (row.start, len - first);
+                        n_runs += 1;
+                    }
+                    count += len;
+                    false
+                }
+            }
+        };
+        if whole {
+            runs[n_runs] = (row.start, row.n);
+            n_runs += 1;
+            count += row.n;
+        }
+    }
+    if count > ROW_WALK_MAX_POINTS {
+        return false;
+    }
+    let stride = sp.row_stride;
+    let total = &mut total[..stride];
+    total.fill(0.0);
+    let k = WeightConsts::of(wf);
+    let mut w = [0.0f64; MAX_ROW + 4];
+    for &(start, len) in &runs[..n_runs] {
+        // weights of the run, branch-free, four at a time (vectorises; the
+        // position arrays are padded, so the last group may read past the
+        // run and those weights are not used)
+        let len4 = len.div_ceil(4) * 4;
+        let xs = &sp.xs[start..start + len4];
+        let ys = &sp.ys[start..start + len4];
+        let zs = &sp.zs[start..start + len4];
+        for (((w, x), y), z) in w[..len4]
+            .chunks_exact_mut(4)
+            .zip(xs.chunks_exact(4))
+            .zip(ys.chunks_exact(4))
+            .zip(zs.chunks_exact(4))
+        {
+            for l in 0..4 {
+                w[l] = k.weight([x[l], y[l], z[l]]);
+            }
+        }
+        let w = &w[..len];
+        let gains = &sp.row_gains[start * stride..(start + len) * stride];
+        match stride {
+            4 => accumulate::<4>(w, gains, total),
+            8 => accumulate::<8>(w, gains, total),
+            12 => accumulate::<12>(w, gains, total),
+            16 => accumulate::<16>(w, gains, total),
+            20 => accumulate::<20>(w, gains, total),
+            24 => accumulate::<24>(w, gains, total),
+            28 => accumulate::<28>(w, gains, total),
+            32 => accumulate::<32>(w, gains, total),
+            _ => {
+                for (&w, g) in w.iter().zip(gains.chunks_exact(stride)) {
+                    if w != 0.0 {
+                        for (t, g) in total.iter_mut().zip(g) {
+                            *t += w * g;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    true
+}
+
+/// total += Σ w·gains over one run, with `N` (the padded channel count)
+/// accumulators held in registers; the same sums, in the same order, as the
+/// plain loop.
+#[inline(always)]
+fn accumulate<const N: usize>(w: &[f64], gains: &[f64], total: &mut [f64]) {
+    let mut acc = [0.0f64; N];
+    acc.copy_from_slice(&total[..N]);
+    for (&w, g) in w.iter().zip(gains.chunks_exact(N)) {
+        if w != 0.0 {
+            for k in 0..N {
+                acc[k] += w * g[k];
+            }
+        }
+    }
+    total[..N].copy_from_slice(&acc);
+}
+
+/// Runs `f` on `n` zeroed values: on the stack for the usual layouts (a
+/// 4 KiB array zeroed per block would cost as much as the sum itself).
+fn with_scratch<R>(n: usize, f: impl FnOnce(&mut [f64]) -> R) -> R {
+    const SMALL: usize = 64;
+    if n <= SMALL {
+        let mut a = [0.0f64; SMALL];
+        f(&mut a[..n])
+    } else {
+        f(&mut vec![0.0; n])
+    }
+}
+
+fn rows_plain(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> bool {
+    rows_generic(sp, wf, total)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn rows_avx2(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> bool {
+    rows_generic(sp, wf, total)
+}
+
+#[cfg(target_arch = "x86_64")]
+fn rows_avx2_safe(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> bool {
+    // SAFETY: chosen by `row_kernel` only when the CPU has avx2 and fma.
+    unsafe { rows_avx2(sp, wf, total) }
+}
+
+/// The row kernel for this CPU (`ADMIX_KERNEL=scalar` forces the plain one,
+/// as for the mixer).
+fn row_kernel() -> RowKernel {
+    #[cfg(target_arch = "x86_64")]
+    if std::env::var("ADMIX_KERNEL").ok().as_deref() != Some("scalar")
+        && std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma")
+    {
+        return rows_avx2_safe;
+    }
+    rows_plain
+}
+
+type RowKernel = fn(&SpreadingPanner, &WeightFunc, &mut [f64]) -> bool;
+
+/// Longest grid row.
+const MAX_ROW: usize = 2 * (N_ROWS - 1);
+
+/// The constants of a block's weighting function for the row walk.
+#[derive(Clone, Copy)]
+struct WeightConsts {
+    b: [V3; 3],
+    /// 10 when circle_pos ≥ π (all flat), else 0.
+    flat_bias: f64,
+    /// 10 when circle_pos > 0 (no condition on c1), else 0.
+    c1_bias: f64,
+    sin_cp: f64,
+    cos_cp: f64,
+    sin_r: f64,
+    cos_r: f64,
+    flat_in: f64,
+    flat_out: f64,
+    circ_in: f64,
+    circ_out: f64,
+}
+
+impl WeightConsts {
+    fn of(wf: &WeightFunc) -> Self {
+        WeightConsts {
+            b: wf.basis,
+            flat_bias: if wf.circle_pos >= std::f64::consts::PI {
+                10.0
+            } else {
+                0.0
+            },
+            c1_bias: if wf.circle_pos > 0.0 { 10.0 } else { 0.0 },
+            sin_cp: wf.sin_cp,
+            cos_cp: wf.cos_cp,
+            sin_r: wf.sin_r,
+            cos_r: wf.cos_r,
+            flat_in: wf.flat_in,
+            flat_out: wf.flat_out,
+            circ_in: wf.circ_in,
+            circ_out: wf.circ_out,
+        }
+    }
+
+    /// [`WeightFunc::weight`] without inverse trigonometry: the folded
+    /// flat-part test (|atan2(c0, c1)| ≤ circle_pos ⟺ c1·sin cp − |c0|·cos cp
+    /// ≥ 0, with care at cp = 0), the cosine to the nearer circle centre as
+    /// one dot product (|c0|·sin cp + c1·cos cp), inside/outside by comparing
+    /// sines or cosines, and in the fade band d = θ − R from sin(θ − R) =
+    /// sin θ cos R − cos θ sin R, which is small (|d| < 10°), through
+    /// [`asin_small`]. Both parts are computed and selected (no branches, so
+    /// the loop over a row vectorises). Equal to the formula within ~1e-14.
+    #[inline(always)]
+    fn weight(&self, v: V3) -> f64 {
+        let c0 = dot(v, self.b[0]).clamp(-1.0, 1.0);
+        let c1 = dot(v, self.b[1]).clamp(-1.0, 1.0);
+        let c2 = dot(v, self.b[2]).clamp(-1.0, 1.0);
+        let a0 = c0.abs();
+        // flat ⟺ c1·sin cp − |c0|·cos cp ≥ 0 (and c1 ≥ 0 when cp = 0), or
+        // always when cp ≥ π: one comparison, the cases folded into biases
+        let flat = (c1 * self.sin_cp - a0 * self.cos_cp).min(c1 + self.c1_bias) + self.flat_bias >= 0.0;
+        let s = c2.abs();
+        let c = (a0 * self.sin_cp + c1 * self.cos_cp).clamp(-1.0, 1.0);
+        // flat: θ = asin s; circle: θ = acos c. sin θ cos R − cos θ sin R:
+        let u = if flat { s } else { c };
+        let r = ((1.0 - u) * (1.0 + u)).sqrt();
+        let y = if flat {
+            s * self.cos_r - r * self.sin_r
+        } else {
+            r * self.cos_r - c * self.sin_r
+        };
+        // inside ⟺ q ≤ in, outside ⟺ q ≥ out, with q = s (flat) or −c
+        let (q, q_in, q_out) = if flat {
+            (s, self.flat_in, self.flat_out)
+        } else {
+            (-c, -self.circ_in, -self.circ_out)
+        };
+        let wv = fade_weight(y);
+        if q <= q_in {
+            1.0
+        } else if q >= q_out {
+            0.0
+        } else {
+            wv
+        }
+    }
+}
+
 /// Basis rotating (0,1,0) onto the source direction; azimuth 0 at the poles.
 fn calc_basis(pos: V3) -> [V3; 3] {
     let p = safe_norm_position(pos);
+    // Away from the poles, ear's local_coordinate_system(azimuth(p),
+    // elevation(p)) written without trigonometry: with ρ = hypot(p0, p1),
+    // sin az' = p0/ρ, cos az' = p1/ρ, cos el = ρ, sin el = p2 (|p| = 1), the
+    // rows are cart(az − 90, 0), cart(az, el), cart(az, el + 90). Equal to
+    // the trigonometric form within a few ulp. (tan(1e-5°) = 1.745e-7: the
+    // pole rule below applies only where ρ < 1.745e-7·|p2|.)
+    let rho = p[0].hypot(p[1]);
+    if rho > 2e-7 * p[2].abs() {
+        let n = rho.hypot(p[2]);
+        let (sa, ca) = (p[0] / rho, p[1] / rho);
+        let (se, ce) = (p[2] / n, rho / n);
+        return [[ca, -sa, 0.0], [sa * ce, ca * ce, se], [-sa * se, -ca * se, ce]];
+    }
     let (mut az, el) = (azimuth(p), elevation(p));
     if el.abs() > 90.0 - 1e-5 {
         az = 0.0;
@@ -275,6 +673,29 @@ struct WeightFunc {
     /// the flat part when cos θ ≥ this (always when circle_pos ≥ π).
     cos_circle_pos: f64,
     circle_centres: [V3; 2],
+    circle_pos: f64,
+    /// sin and cos of circle_pos (folded tests of [`WeightConsts::weight`]).
+    sin_cp: f64,
+    cos_cp: f64,
+    /// sin and cos of the radius R.
+    sin_r: f64,
+    cos_r: f64,
+    /// Flat part: inside when |sin elevation| ≤ `flat_in` (sin R, or 2 when
+    /// R ≥ 90°), outside when ≥ `flat_out` (sin(R + fade), or 2: never).
+    flat_in: f64,
+    flat_out: f64,
+    /// Circle part: inside when cos(angle to the nearer centre) ≥ `circ_in`
+    /// (cos R, or −2 when R ≥ 180°), outside when ≤ `circ_out`
+    /// (cos(R + fade), or −2: never).
+    circ_in: f64,
+    circ_out: f64,
+}
+
+/// The weight in the fade band from y = sin(θ − R): 1 − (θ − R)/fade.
+#[inline]
+fn fade_weight(y: f64) -> f64 {
+    const INV_FADE: f64 = 1.0 / (FADE_WIDTH_DEG * std::f64::consts::PI / 180.0);
+    (1.0 - asin_small(y.clamp(-0.2, 0.2)) * INV_FADE).clamp(0.0, 1.0)
 }
 
 /// How a point or cap relates to the shape.
@@ -306,8 +727,9 @@ impl WeightFunc {
             &[width_mod, width_mod, width, width],
         );
         let circle_pos = width - circle_radius;
-        let on_basis = |az: f64| -> V3 {
-            let rel = [az.sin(), az.cos(), 0.0];
+        let (sin_cp, cos_cp) = circle_pos.sin_cos();
+        let on_basis = |sin_az: f64, cos_az: f64| -> V3 {
+            let rel = [sin_az, cos_az, 0.0];
             let mut v = [0.0; 3];
             for k in 0..3 {
                 for a in 0..3 {
@@ -316,11 +738,26 @@ impl WeightFunc {
             }
             v
         };
+        let fade = FADE_WIDTH_DEG.to_radians();
+        let (r, r_out) = (circle_radius, circle_radius + fade);
+        let (sin_r, cos_r) = r.sin_cos();
+        // sin and cos of R + fade by angle addition
+        let (sin_f, cos_f) = (0.173_648_177_666_930_33, 0.984_807_753_012_208);
+        let (sin_r_out, cos_r_out) = (sin_r * cos_f + cos_r * sin_f, cos_r * cos_f - sin_r * sin_f);
         WeightFunc {
             basis,
             circle_radius,
-            cos_circle_pos: if circle_pos >= PI { -2.0 } else { circle_pos.cos() },
-            circle_centres: [on_basis(-circle_pos), on_basis(circle_pos)],
+            cos_circle_pos: if circle_pos >= PI { -2.0 } else { cos_cp },
+            circle_centres: [on_basis(-sin_cp, cos_cp), on_basis(sin_cp, cos_cp)],
+            circle_pos,
+            sin_cp,
+            cos_cp,
+            sin_r,
+            cos_r,
+            flat_in: if r >= PI / 2.0 { 2.0 } else { sin_r },
+            flat_out: if r_out >= PI / 2.0 { 2.0 } else { sin_r_out },
+            circ_in: if r >= PI { -2.0 } else { cos_r },
+            circ_out: if r_out >= PI { -2.0 } else { cos_r_out },
         }
     }
 
@@ -430,6 +867,12 @@ impl PolarExtent {
 
     /// ear `extent_mod`: extent seen from a given distance.
     pub fn extent_mod(extent: f64, distance: f64) -> f64 {
+        // At distance 1 the formula gives `extent` back exactly; positions
+        // normalised in floating point are 1 within a few ulp (the extent
+        // then moves by < 1e-13 degrees): skip the four atan2.
+        if (distance - 1.0).abs() <= 4.0 * f64::EPSILON {
+            return extent;
+        }
         let size = interp(extent, &[0.0, 360.0], &[0.2, 1.0]);
         let extent_1 = 4.0 * size.atan2(1.0).to_degrees();
         interp(
@@ -482,24 +925,27 @@ impl PolarExtent {
         let amount_point = 1.0 - amount_spread;
         out.fill(0.0);
         if amount_point > 1e-10 {
-            let mut g = [0.0f64; super::point_source::MAX_PANNER_CHANNELS];
-            psp.handle(position, &mut g[..nc]);
-            for c in 0..nc {
-                out[c] += amount_point * g[c] * g[c];
-            }
+            with_scratch(nc, |g| {
+                psp.handle(position, g);
+                for c in 0..nc {
+                    out[c] += amount_point * g[c] * g[c];
+                }
+            });
         }
         if amount_spread > 1e-10 {
             let w = width.max(FADE_WIDTH_DEG / 2.0);
             let h = height.max(FADE_WIDTH_DEG / 2.0);
             let wf = WeightFunc::new(position, w, h);
-            let mut total = [0.0f64; super::point_source::MAX_PANNER_CHANNELS];
-            let total = &mut total[..nc];
-            self.spreading.weighted_sum(&wf, total);
-            let n = total.iter().map(|v| v * v).sum::<f64>().sqrt();
-            for c in 0..nc {
-                let t = total[c] / n;
-                out[c] += amount_spread * t * t;
-            }
+            // the row walk uses the padded width (see SpreadingPanner::row_stride)
+            with_scratch(self.spreading.row_stride, |total| {
+                self.spreading.weighted_sum(&wf, total);
+                let total = &total[..nc];
+                let n = total.iter().map(|v| v * v).sum::<f64>().sqrt();
+                for c in 0..nc {
+                    let t = total[c] / n;
+                    out[c] += amount_spread * t * t;
+                }
+            });
         }
         for v in out.iter_mut() {
             *v = v.sqrt();
@@ -525,40 +971,95 @@ mod tests {
         assert!(pts.iter().all(|p| (norm(*p) - 1.0).abs() < 1e-12));
     }
 
-    #[test]
-    fn tree_walk_equals_brute_force_sum() {
-        use crate::layout::Layout;
+    fn rng() -> impl FnMut() -> f64 {
         let mut r = 0x2545F4914F6CDD1Du64;
-        let mut rnd = move || {
+        move || {
             r ^= r << 13;
             r ^= r >> 7;
             r ^= r << 17;
             (r >> 11) as f64 / (1u64 << 53) as f64
-        };
+        }
+    }
+
+    /// Both fast walks (rows, tree) equal ear's brute-force loop over every
+    /// grid point, for extents from 5° to 360° anywhere on the sphere.
+    #[test]
+    fn row_and_tree_walks_equal_brute_force_sum() {
+        use crate::layout::Layout;
+        let mut rnd = rng();
+        let mut by_rows = 0;
         for name in ["4+7+0", "0+2+0", "9+10+3"] {
             let psp = PointSourcePanner::new(&Layout::builtin(name).unwrap().unwrap()).unwrap();
             let sp = SpreadingPanner::new(&psp);
             assert_eq!(sp.points.len(), grid_points().len());
             let nc = sp.num_channels;
-            let (mut a, mut b) = (vec![0.0; nc], vec![0.0; nc]);
-            for _ in 0..3000 {
-                let pos = cart(rnd() * 360.0 - 180.0, rnd() * 180.0 - 90.0, 1.0);
+            let (mut a, mut b, mut c) = (vec![0.0; nc], vec![0.0; nc], vec![0.0; sp.row_stride]);
+            for i in 0..3000 {
+                // every 10th on a pole or on a grid point's azimuth/elevation
+                let (az, el) = match i % 10 {
+                    0 => (rnd() * 360.0 - 180.0, if rnd() < 0.5 { 90.0 } else { -90.0 }),
+                    1 => (5.0 * (rnd() * 72.0).floor(), 5.0 * (rnd() * 36.0).floor() - 90.0),
+                    _ => (rnd() * 360.0 - 180.0, rnd() * 180.0 - 90.0),
+                };
+                let pos = cart(az, el, 1.0);
                 let (w, h) = (5.0 + rnd() * 355.0, 5.0 + rnd() * 355.0);
-                let (w, h) = if rnd() < 0.3 {
-                    (w.min(40.0), h.min(25.0))
+                let (w, h) = if rnd() < 0.5 {
+                    (w.min(70.0), h.min(45.0))
                 } else {
                     (w, h)
                 };
                 let wf = WeightFunc::new(pos, w, h);
-                sp.weighted_sum(&wf, &mut a);
+                sp.weighted_sum_tree(&wf, &mut a);
                 sp.weighted_sum_brute(&wf, &mut b);
-                for c in 0..nc {
+                let rows = sp.weighted_sum_rows(&wf, &mut c);
+                by_rows += usize::from(rows);
+                for k in 0..nc {
+                    let tol = 1e-12 * (1.0 + b[k].abs());
+                    assert!((a[k] - b[k]).abs() < tol, "{name} tree w {w} h {h}: {a:?} vs {b:?}");
                     assert!(
-                        (a[c] - b[c]).abs() < 1e-9 * (1.0 + b[c].abs()),
-                        "{name} w {w} h {h}: {a:?} vs {b:?}"
+                        !rows || (c[k] - b[k]).abs() < tol,
+                        "{name} rows az {az} el {el} w {w} h {h}: {c:?} vs {b:?}"
                     );
                 }
             }
+        }
+        assert!(by_rows > 3000, "the row walk took only {by_rows} of 9000 cases");
+    }
+
+    /// The trig-free weight equals ear's formula (asin/acos of the basis
+    /// components) for points everywhere, inside, in the fade and outside.
+    #[test]
+    fn fast_weight_equals_the_formula() {
+        let mut rnd = rng();
+        let pts = grid_points();
+        let mut worst = 0.0f64;
+        for _ in 0..400 {
+            let pos = cart(rnd() * 360.0 - 180.0, rnd() * 180.0 - 90.0, 1.0);
+            let (w, h) = (5.0 + rnd() * 355.0, 5.0 + rnd() * 355.0);
+            let wf = WeightFunc::new(pos, w, h);
+            for p in pts.iter().step_by(7) {
+                worst = worst.max((WeightConsts::of(&wf).weight(*p) - wf.weight(*p)).abs());
+            }
+            for _ in 0..50 {
+                let q = cart(rnd() * 360.0, rnd() * 180.0 - 90.0, 1.0);
+                worst = worst.max((WeightConsts::of(&wf).weight(q) - wf.weight(q)).abs());
+            }
+        }
+        assert!(worst < 1e-12, "worst {worst}");
+    }
+
+    #[test]
+    fn small_asin_is_asin() {
+        for k in -200..=200 {
+            let y = f64::from(k) * 1e-3;
+            assert!(
+                (asin_small(y) - y.asin()).abs() <= 2.0 * f64::EPSILON * y.abs().max(1e-300),
+                "{y}"
+            );
+        }
+        for k in 0..=100 {
+            let t = f64::from(k) / 50.0 - 1.0;
+            assert!((acos_approx(t) - t.acos()).abs() < 7e-5, "{t}");
         }
     }
 

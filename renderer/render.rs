@@ -596,6 +596,7 @@ pub fn render_with(
         }
         Ok(())
     });
+    scene.end_block_feed(&mut feed);
     result?;
 
     let mut layouts = Vec::with_capacity(outputs.len());

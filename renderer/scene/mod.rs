@@ -206,14 +206,21 @@ impl Scene {
     /// first block (every render reads them from the start); the items'
     /// windows are emptied.
     pub fn block_feed(&mut self) -> BlockFeed {
-        BlockFeed::new(&mut self.items, self.sample_rate)
+        BlockFeed::new(&mut self.items, self.sample_rate, &self.notices)
     }
 
     /// Before the chunk of samples `[c0, c1)`: fills what the chunk needs of
     /// every streamed item's blocks from `feed` (reading now what was not
-    /// read ahead); their notices (timing repairs, …) join the scene's.
+    /// read ahead). Their notices (timing repairs, …) stay in `feed` until
+    /// [`Self::end_block_feed`].
     pub fn feed_blocks(&mut self, feed: &mut BlockFeed, c0: i64, c1: i64) -> Result<(), SceneError> {
-        feed.feed(&mut self.items, c0, c1, &mut self.notices)
+        feed.feed(&mut self.items, c0, c1)
+    }
+
+    /// After a render (finished or not): the notices of the blocks it read
+    /// join the scene's (not repeating those already there).
+    pub fn end_block_feed(&mut self, feed: &mut BlockFeed) {
+        self.notices.extend(feed.take_notices());
     }
 
     /// After the chunk ending at sample `c1`: drops the blocks every engine
@@ -230,7 +237,7 @@ impl Scene {
     /// scene's. Returns, per item, (blocks, start of the first, end of the
     /// last — `Some(None)` when it lasts to the end of the programme).
     pub fn scan_blocks(&mut self) -> Result<Vec<BlockSummary>, SceneError> {
-        let mut n = notice::Notices::default();
+        let mut n = notice::Notices::after(&self.notices);
         let mut out = Vec::with_capacity(self.items.len());
         for it in &self.items {
             out.push(match &it.kind {

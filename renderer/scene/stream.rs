@@ -427,10 +427,13 @@ impl Ahead {
 pub struct BlockFeed {
     items: Vec<Ahead>,
     rate: u32,
+    /// The render's notices about its blocks (after the scene's own: not
+    /// repeated, at most so many of a kind).
+    notices: Notices,
 }
 
 impl BlockFeed {
-    pub(crate) fn new(items: &mut [super::RenderItem], rate: u32) -> BlockFeed {
+    pub(crate) fn new(items: &mut [super::RenderItem], rate: u32, seen: &[crate::notice::Notice]) -> BlockFeed {
         let mut ahead = Vec::new();
         for (i, it) in items.iter_mut().enumerate() {
             if let super::ItemKind::Object { blocks } = &mut it.kind
@@ -447,7 +450,17 @@ impl BlockFeed {
                 blocks.reset();
             }
         }
-        BlockFeed { items: ahead, rate }
+        BlockFeed {
+            items: ahead,
+            rate,
+            notices: Notices::after(seen),
+        }
+    }
+
+    /// The notices of the blocks read so far (taken).
+    pub fn take_notices(&mut self) -> Vec<crate::notice::Notice> {
+        let fresh = Notices::after(&[]);
+        std::mem::replace(&mut self.notices, fresh).into_vec()
     }
 
     /// True when no item is streamed (nothing to feed).
@@ -465,20 +478,14 @@ impl BlockFeed {
     }
 
     /// Before the chunk `[c0, c1)`: fills each streamed item's window.
-    pub(crate) fn feed(
-        &mut self,
-        items: &mut [super::RenderItem],
-        c0: i64,
-        c1: i64,
-        notices: &mut Vec<crate::notice::Notice>,
-    ) -> Result<(), SceneError> {
+    pub(crate) fn feed(&mut self, items: &mut [super::RenderItem], c0: i64, c1: i64) -> Result<(), SceneError> {
         let rate = self.rate;
         for a in &mut self.items {
             let r = match items.get_mut(a.item).map(|it| &mut it.kind) {
                 Some(super::ItemKind::Object { blocks }) => blocks.feed(a, c0, c1, rate),
                 _ => Ok(()),
             };
-            notices.extend(std::mem::take(&mut a.notices).into_vec());
+            self.notices.extend(std::mem::take(&mut a.notices).into_vec());
             r?;
         }
         Ok(())

@@ -295,11 +295,8 @@ fn attribute<'t>(tag: &'t [u8], key: &[u8]) -> Option<&'t [u8]> {
 }
 
 /// Offset just after the last complete top-level element (or text) of
-/// `buf`; all of it when `eof`.
-fn complete_prefix(buf: &[u8], eof: bool) -> usize {
-    if eof {
-        return buf.len();
-    }
+/// `buf` (0 when its first element is cut off).
+fn complete_prefix(buf: &[u8]) -> usize {
     let (mut i, mut depth, mut last) = (0usize, 0usize, 0usize);
     while let Some((tok, end)) = lex(buf, i, false) {
         match tok {
@@ -561,19 +558,23 @@ impl BlockCursor {
             self.source.read_exact(self.pos, &mut self.buf[old..])?;
             self.pos += want as u64;
             let eof = self.pos >= self.end;
-            let cut = complete_prefix(&self.buf, eof);
-            if cut == 0 {
-                continue; // one block larger than what was read: read more
-            }
-            let text = std::str::from_utf8(&self.buf[..cut]).map_err(|e| {
-                self.source.read_error(format!(
-                    "the blocks of audioChannelFormat {} are not UTF-8 text (near line {})",
-                    self.channel_id,
-                    self.line.saturating_add(newlines(&self.buf[..e.valid_up_to()]))
-                ))
-            })?;
+            // the text up to the last whole character (a read may end inside one)
+            let text = match std::str::from_utf8(&self.buf) {
+                Ok(t) => t,
+                Err(e) if e.error_len().is_none() && !eof => {
+                    std::str::from_utf8(&self.buf[..e.valid_up_to()]).unwrap_or_default()
+                }
+                Err(e) => {
+                    return Err(self.source.read_error(format!(
+                        "the blocks of audioChannelFormat {} are not UTF-8 text (near line {})",
+                        self.channel_id,
+                        self.line.saturating_add(newlines(&self.buf[..e.valid_up_to()]))
+                    )));
+                }
+            };
+            let valid = text.len();
             let before = self.ready.len();
-            xml::parse_blocks(
+            let parsed = xml::parse_blocks(
                 text,
                 &self.source.name,
                 self.line,
@@ -581,14 +582,23 @@ impl BlockCursor {
                 &self.channel_id,
                 &mut self.state,
                 &mut self.ready,
-            )?;
-            let parsed = self.ready.len() - before;
-            if parsed > self.remaining {
+            );
+            // A read ends inside an element more often than not: the parse
+            // fails there, and what follows that element's start is read
+            // again with more bytes. An element that is whole and still fails
+            // is an error in the file.
+            let used = match parsed {
+                Ok(()) => valid,
+                Err((_, at)) if !eof && complete_prefix(&self.buf[at.min(valid)..valid]) == 0 => at.min(valid),
+                Err((e, _)) => return Err(e),
+            };
+            let n = self.ready.len() - before;
+            if n > self.remaining {
                 return Err(self.changed());
             }
-            self.remaining -= parsed;
-            self.line = self.line.saturating_add(newlines(&self.buf[..cut]));
-            self.buf.drain(..cut);
+            self.remaining -= n;
+            self.line = self.line.saturating_add(newlines(&self.buf[..used]));
+            self.buf.drain(..used);
         }
     }
 
@@ -621,8 +631,10 @@ mod tests {
 
     fn block(ch: &str, n: u32, az: f64) -> String {
         format!(
-            "\n  <audioBlockFormat audioBlockFormatID=\"AB_{}_{n:08x}\" rtime=\"00:00:0{n}.00000\" duration=\"00:00:01.00000\">\n    <position coordinate=\"azimuth\">{az}</position><position coordinate=\"elevation\">0</position>\n  </audioBlockFormat>",
-            &ch[3..11]
+            "\n  <audioBlockFormat audioBlockFormatID=\"AB_{}_{n:08x}\" rtime=\"00:{:02}:{:02}.00000\" duration=\"00:00:01.00000\">\n    <position coordinate=\"azimuth\">{az}</position><position coordinate=\"elevation\">0</position>\n  </audioBlockFormat>",
+            &ch[3..11],
+            n / 60,
+            n % 60
         )
     }
 
@@ -699,6 +711,20 @@ mod tests {
         let (sk, _) = read_document(&source).unwrap();
         let b = all(&source, &sk, "AC_00031001");
         assert_eq!(b.len(), 1);
+        // reads that end inside a multi-byte character between blocks
+        let mut mb = String::new();
+        for n in 1..=9 {
+            mb.push_str(&block("AC_00031001", n, f64::from(n)));
+            mb.push_str(&format!("<!--{}-->", "é".repeat(CURSOR_READ / 3 + n as usize)));
+        }
+        let text = doc(&(channel("AC_00031001", &mb) + &channel("AC_00031002", "")));
+        let (whole, _) = xml::parse(&text, "mb.xml").unwrap();
+        let source = XmlSource::from_text(text, "mb.xml");
+        let (sk, _) = read_document(&source).unwrap();
+        assert_eq!(
+            all(&source, &sk, "AC_00031001"),
+            whole.channel("AC_00031001").unwrap().blocks
+        );
         assert!(
             matches!(&b[0].kind, BlockKind::Objects(o) if o.position == crate::adm::elements::ObjectPosition::Polar { azimuth: 1.0, elevation: 0.0, distance: 1.0 })
         );
@@ -708,8 +734,10 @@ mod tests {
     /// file and the line it is on.
     #[test]
     fn errors_in_deferred_blocks_name_file_and_line() {
-        let mut b = block("AC_00031001", 1, 0.0);
-        b.push_str(&block("AC_00031001", 2, 0.0).replace(">0</position>", ">zero</position>"));
+        // the bad block comes after several reads' worth of good ones, so it
+        // may straddle a read: it must still be reported, at its line
+        let mut b: String = (1..=400).map(|n| block("AC_00031001", n, 0.0)).collect();
+        b.push_str(&block("AC_00031001", 401, 0.0).replace(">0</position>", ">zero</position>"));
         let text = doc(&(channel("AC_00031001", &b) + &channel("AC_00031002", "")));
         let line = text[..text.find("zero").unwrap()].matches('\n').count() as u32 + 1;
         let source = XmlSource::from_text(text, "bad.xml");

@@ -97,7 +97,10 @@ pub(crate) fn parse_skeleton(
 /// Parses the audioBlockFormats of `xml`, a fragment of channel `channel_id`
 /// (of `type_definition`) that starts at line `line` of `file`, onto `out`;
 /// anything else in the fragment (whitespace, comments, other elements,
-/// already read with the skeleton) is skipped.
+/// already read with the skeleton) is skipped. On error, also returns the
+/// offset where the top-level element that failed starts (the blocks before
+/// it are in `out`): a fragment cut inside an element fails there, and the
+/// caller reads on from that offset.
 pub(crate) fn parse_blocks(
     xml: &str,
     file: &str,
@@ -106,12 +109,13 @@ pub(crate) fn parse_blocks(
     channel_id: &str,
     state: &mut BlockState,
     out: &mut std::collections::VecDeque<BlockFormat>,
-) -> Result<(), AdmError> {
+) -> Result<(), (AdmError, usize)> {
     let mut p = Parser::new(xml, file);
     p.lines = Lines::new(xml, line, &[]);
     p.once = std::mem::take(&mut state.once);
     p.memo = std::mem::take(&mut state.memo);
     let result = loop {
+        let at = usize::try_from(p.reader.buffer_position()).unwrap_or(usize::MAX);
         match p.next() {
             Ok((Ev::Open(e, empty), off)) => {
                 let r = if local(&e) == "audioBlockFormat" {
@@ -121,12 +125,12 @@ pub(crate) fn parse_blocks(
                     p.skip(&e, empty)
                 };
                 if let Err(e) = r {
-                    break Err(e);
+                    break Err((e, off));
                 }
             }
             Ok((Ev::Eof, _)) => break Ok(()),
             Ok(_) => {}
-            Err(e) => break Err(e),
+            Err(e) => break Err((e, at)),
         }
     };
     state.once = std::mem::take(&mut p.once);

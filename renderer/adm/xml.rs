@@ -57,16 +57,9 @@ use crate::time::Time;
 /// assert!(doc.channel("AC_00010003").is_some());
 /// ```
 pub fn parse(xml: &str, source: &str) -> Result<(Document, Vec<Notice>), AdmError> {
-    // axml chunks are often padded with NULs; a BOM may precede the text.
+    // a BOM may precede the text
     let xml = xml.strip_prefix('\u{feff}').unwrap_or(xml);
-    let xml = xml.trim_end_matches(|c: char| c == '\0' || c.is_ascii_whitespace());
-    let mut p = Parser::new(xml, source);
-    p.document()?;
-    let Parser {
-        mut doc, mut notices, ..
-    } = p;
-    doc.resolve(source, &mut notices)?;
-    Ok((doc, notices.into_vec()))
+    parse_document(xml, source, &[], None)
 }
 
 /// Parses a skeleton document (see [`super::stream::read_document`]): `xml`
@@ -82,10 +75,21 @@ pub(crate) fn parse_skeleton(
     removed: &[(usize, u32)],
     deferred: Deferred<'_>,
 ) -> Result<(Document, Vec<Notice>), AdmError> {
+    parse_document(xml, source, removed, Some(deferred))
+}
+
+/// [`parse`] and [`parse_skeleton`].
+fn parse_document(
+    xml: &str,
+    source: &str,
+    removed: &[(usize, u32)],
+    deferred: Option<Deferred<'_>>,
+) -> Result<(Document, Vec<Notice>), AdmError> {
+    // axml chunks are often padded with NULs
     let xml = xml.trim_end_matches(|c: char| c == '\0' || c.is_ascii_whitespace());
     let mut p = Parser::new(xml, source);
     p.lines = Lines::new(xml, 1, removed);
-    p.deferred = Some(deferred);
+    p.deferred = deferred;
     p.document()?;
     let Parser {
         mut doc, mut notices, ..

@@ -317,7 +317,7 @@ impl SpreadingPanner {
     /// point radius + fade from it), and that cap meets each row of the grid
     /// in one interval of azimuth. Only those points are weighed, row run by
     /// row run, four at a time and without branches
-    /// ([`WeightConsts::weight`]). Returns false, having done nothing, when
+    /// ([`WeightFunc::weight_fast`]). Returns false, having done nothing, when
     /// the cap is too large for this to pay (the tree is used then).
     fn weighted_sum_rows(&self, wf: &WeightFunc, total: &mut [f64]) -> bool {
         (self.row_kernel)(self, wf, total)
@@ -445,7 +445,6 @@ fn rows_generic(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> boo
     let stride = sp.row_stride;
     let total = &mut total[..stride];
     total.fill(0.0);
-    let k = WeightConsts::of(wf);
     let mut w = [0.0f64; MAX_ROW + 4];
     for &(start, len) in &runs[..n_runs] {
         // weights of the run, branch-free, four at a time (vectorises; the
@@ -462,7 +461,7 @@ fn rows_generic(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> boo
             .zip(zs.chunks_exact(4))
         {
             for l in 0..4 {
-                w[l] = k.weight([x[l], y[l], z[l]]);
+                w[l] = wf.weight_fast([x[l], y[l], z[l]]);
             }
         }
         let w = &w[..len];
@@ -553,89 +552,6 @@ type RowKernel = fn(&SpreadingPanner, &WeightFunc, &mut [f64]) -> bool;
 /// Longest grid row.
 const MAX_ROW: usize = 2 * (N_ROWS - 1);
 
-/// The constants of a block's weighting function for the row walk.
-#[derive(Clone, Copy)]
-struct WeightConsts {
-    b: [V3; 3],
-    /// 10 when circle_pos ≥ π (all flat), else 0.
-    flat_bias: f64,
-    /// 10 when circle_pos > 0 (no condition on c1), else 0.
-    c1_bias: f64,
-    sin_cp: f64,
-    cos_cp: f64,
-    sin_r: f64,
-    cos_r: f64,
-    flat_in: f64,
-    flat_out: f64,
-    circ_in: f64,
-    circ_out: f64,
-}
-
-impl WeightConsts {
-    fn of(wf: &WeightFunc) -> Self {
-        WeightConsts {
-            b: wf.basis,
-            flat_bias: if wf.circle_pos >= std::f64::consts::PI {
-                10.0
-            } else {
-                0.0
-            },
-            c1_bias: if wf.circle_pos > 0.0 { 10.0 } else { 0.0 },
-            sin_cp: wf.sin_cp,
-            cos_cp: wf.cos_cp,
-            sin_r: wf.sin_r,
-            cos_r: wf.cos_r,
-            flat_in: wf.flat_in,
-            flat_out: wf.flat_out,
-            circ_in: wf.circ_in,
-            circ_out: wf.circ_out,
-        }
-    }
-
-    /// [`WeightFunc::weight`] without inverse trigonometry: the folded
-    /// flat-part test (|atan2(c0, c1)| ≤ circle_pos ⟺ c1·sin cp − |c0|·cos cp
-    /// ≥ 0, with care at cp = 0), the cosine to the nearer circle centre as
-    /// one dot product (|c0|·sin cp + c1·cos cp), inside/outside by comparing
-    /// sines or cosines, and in the fade band d = θ − R from sin(θ − R) =
-    /// sin θ cos R − cos θ sin R, which is small (|d| < 10°), through
-    /// [`asin_small`]. Both parts are computed and selected (no branches, so
-    /// the loop over a row vectorises). Equal to the formula within ~1e-14.
-    #[inline(always)]
-    fn weight(&self, v: V3) -> f64 {
-        let c0 = dot(v, self.b[0]).clamp(-1.0, 1.0);
-        let c1 = dot(v, self.b[1]).clamp(-1.0, 1.0);
-        let c2 = dot(v, self.b[2]).clamp(-1.0, 1.0);
-        let a0 = c0.abs();
-        // flat ⟺ c1·sin cp − |c0|·cos cp ≥ 0 (and c1 ≥ 0 when cp = 0), or
-        // always when cp ≥ π: one comparison, the cases folded into biases
-        let flat = (c1 * self.sin_cp - a0 * self.cos_cp).min(c1 + self.c1_bias) + self.flat_bias >= 0.0;
-        let s = c2.abs();
-        let c = (a0 * self.sin_cp + c1 * self.cos_cp).clamp(-1.0, 1.0);
-        // flat: θ = asin s; circle: θ = acos c. sin θ cos R − cos θ sin R:
-        let u = if flat { s } else { c };
-        let r = ((1.0 - u) * (1.0 + u)).sqrt();
-        let y = if flat {
-            s * self.cos_r - r * self.sin_r
-        } else {
-            r * self.cos_r - c * self.sin_r
-        };
-        // inside ⟺ q ≤ in, outside ⟺ q ≥ out, with q = s (flat) or −c
-        let (q, q_in, q_out) = if flat {
-            (s, self.flat_in, self.flat_out)
-        } else {
-            (-c, -self.circ_in, -self.circ_out)
-        };
-        let wv = fade_weight(y);
-        if q <= q_in {
-            1.0
-        } else if q >= q_out {
-            0.0
-        } else {
-            wv
-        }
-    }
-}
-
 /// Basis rotating (0,1,0) onto the source direction; azimuth 0 at the poles.
 fn calc_basis(pos: V3) -> [V3; 3] {
     let p = safe_norm_position(pos);
@@ -670,7 +586,7 @@ struct WeightFunc {
     cos_circle_pos: f64,
     circle_centres: [V3; 2],
     circle_pos: f64,
-    /// sin and cos of circle_pos (folded tests of [`WeightConsts::weight`]).
+    /// sin and cos of circle_pos (folded tests of [`WeightFunc::weight_fast`]).
     sin_cp: f64,
     cos_cp: f64,
     /// sin and cos of the radius R.
@@ -685,6 +601,10 @@ struct WeightFunc {
     /// (cos(R + fade), or −2: never).
     circ_in: f64,
     circ_out: f64,
+    /// 10 when circle_pos ≥ π (all flat), else 0.
+    flat_bias: f64,
+    /// 10 when circle_pos > 0 (no condition on c1), else 0.
+    c1_bias: f64,
 }
 
 /// The weight in the fade band from y = sin(θ − R): 1 − (θ − R)/fade.
@@ -754,6 +674,51 @@ impl WeightFunc {
             flat_out: if r_out >= PI / 2.0 { 2.0 } else { sin_r_out },
             circ_in: if r >= PI { -2.0 } else { cos_r },
             circ_out: if r_out >= PI { -2.0 } else { cos_r_out },
+            flat_bias: if circle_pos >= PI { 10.0 } else { 0.0 },
+            c1_bias: if circle_pos > 0.0 { 10.0 } else { 0.0 },
+        }
+    }
+
+    /// [`Self::weight`] without inverse trigonometry: the folded
+    /// flat-part test (|atan2(c0, c1)| ≤ circle_pos ⟺ c1·sin cp − |c0|·cos cp
+    /// ≥ 0, with care at cp = 0), the cosine to the nearer circle centre as
+    /// one dot product (|c0|·sin cp + c1·cos cp), inside/outside by comparing
+    /// sines or cosines, and in the fade band d = θ − R from sin(θ − R) =
+    /// sin θ cos R − cos θ sin R, which is small (|d| < 10°), through
+    /// [`asin_small`]. Both parts are computed and selected (no branches, so
+    /// the loop over a row vectorises). Equal to the formula within ~1e-14.
+    #[inline(always)]
+    fn weight_fast(&self, v: V3) -> f64 {
+        let c0 = dot(v, self.basis[0]).clamp(-1.0, 1.0);
+        let c1 = dot(v, self.basis[1]).clamp(-1.0, 1.0);
+        let c2 = dot(v, self.basis[2]).clamp(-1.0, 1.0);
+        let a0 = c0.abs();
+        // flat ⟺ c1·sin cp − |c0|·cos cp ≥ 0 (and c1 ≥ 0 when cp = 0), or
+        // always when cp ≥ π: one comparison, the cases folded into biases
+        let flat = (c1 * self.sin_cp - a0 * self.cos_cp).min(c1 + self.c1_bias) + self.flat_bias >= 0.0;
+        let s = c2.abs();
+        let c = (a0 * self.sin_cp + c1 * self.cos_cp).clamp(-1.0, 1.0);
+        // flat: θ = asin s; circle: θ = acos c. sin θ cos R − cos θ sin R:
+        let u = if flat { s } else { c };
+        let r = ((1.0 - u) * (1.0 + u)).sqrt();
+        let y = if flat {
+            s * self.cos_r - r * self.sin_r
+        } else {
+            r * self.cos_r - c * self.sin_r
+        };
+        // inside ⟺ q ≤ in, outside ⟺ q ≥ out, with q = s (flat) or −c
+        let (q, q_in, q_out) = if flat {
+            (s, self.flat_in, self.flat_out)
+        } else {
+            (-c, -self.circ_in, -self.circ_out)
+        };
+        let wv = fade_weight(y);
+        if q <= q_in {
+            1.0
+        } else if q >= q_out {
+            0.0
+        } else {
+            wv
         }
     }
 
@@ -1034,11 +999,11 @@ mod tests {
             let (w, h) = (5.0 + rnd() * 355.0, 5.0 + rnd() * 355.0);
             let wf = WeightFunc::new(pos, w, h);
             for p in pts.iter().step_by(7) {
-                worst = worst.max((WeightConsts::of(&wf).weight(*p) - wf.weight(*p)).abs());
+                worst = worst.max((wf.weight_fast(*p) - wf.weight(*p)).abs());
             }
             for _ in 0..50 {
                 let q = cart(rnd() * 360.0, rnd() * 180.0 - 90.0, 1.0);
-                worst = worst.max((WeightConsts::of(&wf).weight(q) - wf.weight(q)).abs());
+                worst = worst.max((wf.weight_fast(q) - wf.weight(q)).abs());
             }
         }
         assert!(worst < 1e-12, "worst {worst}");

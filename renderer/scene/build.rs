@@ -47,7 +47,7 @@ use crate::panning::DirectSpeakersContext;
 use crate::time::Time;
 
 use super::ObjectBlocks;
-use super::stream::{StreamSpec, object_block};
+use super::stream::{StreamSpec, head_locked_notice, object_block, offset_ignored_notice};
 use super::timing::{ObjectTiming, place};
 use super::{HeadphoneMode, ItemKind, ProgrammeInfo, RenderItem, Scene, SceneError, TimedBlock, TrackSource};
 use crate::adm::stream::XmlSource;
@@ -1248,14 +1248,7 @@ fn make_item(
                 }
             };
             if offset_ignored {
-                notices.add(
-                    "position-offset-ignored",
-                    id.as_str(),
-                    format!(
-                        "the positionOffset of {} is in the other coordinate system than the blocks of {}: not applied",
-                        timing.object, channel.id
-                    ),
-                );
+                offset_ignored_notice(notices, &id, &timing.object, &channel.id);
             }
             let cartesian = blocks.first().is_some_and(|b| b.block.cartesian);
             (ItemKind::Object { blocks }, cartesian)
@@ -1343,14 +1336,7 @@ fn make_item(
         }
     };
     if head_locked {
-        notices.add(
-            "head-locked-not-supported",
-            id.as_str(),
-            format!(
-                "blocks of {} are headLocked; admix renders them as if they were not",
-                channel.id
-            ),
-        );
+        head_locked_notice(notices, &id, &channel.id);
     }
     if let Some(root) = pack_path.first()
         && root.type_definition != channel.type_definition

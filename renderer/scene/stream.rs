@@ -64,6 +64,27 @@ pub(crate) fn object_block(
     ))
 }
 
+/// `position-offset-ignored`: an audioObject's positionOffset in the other
+/// coordinate system than its channel's blocks.
+pub(crate) fn offset_ignored_notice(notices: &mut Notices, item: &str, object: &str, channel: &str) {
+    notices.add(
+        "position-offset-ignored",
+        item,
+        format!(
+            "the positionOffset of {object} is in the other coordinate system than the blocks of {channel}: not applied"
+        ),
+    );
+}
+
+/// `head-locked-not-supported` for a channel whose blocks are headLocked.
+pub(crate) fn head_locked_notice(notices: &mut Notices, item: &str, channel: &str) {
+    notices.add(
+        "head-locked-not-supported",
+        item,
+        format!("blocks of {channel} are headLocked; admix renders them as if they were not"),
+    );
+}
+
 /// Reads, places and prepares one item's blocks, in order.
 struct ObjectStream {
     spec: Arc<StreamSpec>,
@@ -132,30 +153,16 @@ impl ObjectStream {
         }
     }
 
-    /// Notices the whole-channel path gives once per item.
+    /// The notices the whole-channel path gives once per item.
     fn note(&mut self, b: &TimedBlock<ObjectBlock>, ignored: bool, notices: &mut Notices) {
         let spec = &self.spec;
         if ignored && !self.offset_ignored {
             self.offset_ignored = true;
-            notices.add(
-                "position-offset-ignored",
-                spec.item_id.as_str(),
-                format!(
-                    "the positionOffset of {} is in the other coordinate system than the blocks of {}: not applied",
-                    spec.timing.object, spec.channel_id
-                ),
-            );
+            offset_ignored_notice(notices, &spec.item_id, &spec.timing.object, &spec.channel_id);
         }
         if b.block.head_locked && !self.head_locked {
             self.head_locked = true;
-            notices.add(
-                "head-locked-not-supported",
-                spec.item_id.as_str(),
-                format!(
-                    "blocks of {} are headLocked; admix renders them as if they were not",
-                    spec.channel_id
-                ),
-            );
+            head_locked_notice(notices, &spec.item_id, &spec.channel_id);
         }
     }
 }

@@ -41,6 +41,8 @@ use super::{AdmError, AdmErrorKind, Document, Location};
 use crate::notice::{Notice, Notices};
 use crate::time::Time;
 
+mod fast;
+
 /// Parses an ADM document. `source` names the input in messages (a file
 /// name, or e.g. `master.wav (axml)`).
 ///
@@ -114,33 +116,71 @@ pub(crate) fn parse_blocks(
     state: &mut BlockState,
     out: &mut std::collections::VecDeque<BlockFormat>,
 ) -> Result<(), (AdmError, usize)> {
+    let bytes = xml.as_bytes();
+    let (mut at, mut line) = (0, line.max(1));
+    loop {
+        while let Some(&c @ (b' ' | b'\t' | b'\r' | b'\n')) = bytes.get(at) {
+            line += u32::from(c == b'\n');
+            at += 1;
+        }
+        let Some(rest) = xml.get(at..).filter(|r| !r.is_empty()) else {
+            return Ok(());
+        };
+        let fast = match type_definition {
+            TypeDefinition::Objects => fast::objects_block(rest, channel_id, line, &mut state.memo),
+            _ => None,
+        };
+        let used = match fast {
+            Some((block, used)) => {
+                out.push_back(block);
+                used
+            }
+            None => parse_one_block(rest, file, line, type_definition, channel_id, state, out)
+                .map_err(|(e, off)| (e, off + at))?,
+        };
+        let used = used.clamp(1, rest.len());
+        line = line.saturating_add(count_newlines(bytes.get(at..at + used).unwrap_or_default()));
+        at += used;
+    }
+}
+
+/// [`parse_blocks`] with the general parser, for what starts `xml`: one
+/// element (or text, comment, …); the bytes it took.
+fn parse_one_block(
+    xml: &str,
+    file: &str,
+    line: u32,
+    type_definition: TypeDefinition,
+    channel_id: &str,
+    state: &mut BlockState,
+    out: &mut std::collections::VecDeque<BlockFormat>,
+) -> Result<usize, (AdmError, usize)> {
     let mut p = Parser::new(xml, file);
     p.lines = Lines::new(xml, line, &[]);
     p.once = std::mem::take(&mut state.once);
     p.memo = std::mem::take(&mut state.memo);
-    let result = loop {
-        let at = usize::try_from(p.reader.buffer_position()).unwrap_or(usize::MAX);
-        match p.next() {
-            Ok((Ev::Open(e, empty), off)) => {
-                let r = if local(&e) == "audioBlockFormat" {
-                    p.block(&e, empty, off, type_definition, channel_id)
-                        .map(|b| out.push_back(b))
-                } else {
-                    p.skip(&e, empty)
-                };
-                if let Err(e) = r {
-                    break Err((e, off));
-                }
-            }
-            Ok((Ev::Eof, _)) => break Ok(()),
-            Ok(_) => {}
-            Err(e) => break Err((e, at)),
+    let result = match p.next() {
+        Ok((Ev::Open(e, empty), off)) => {
+            let r = if local(&e) == "audioBlockFormat" {
+                p.block(&e, empty, off, type_definition, channel_id)
+                    .map(|b| out.push_back(b))
+            } else {
+                p.skip(&e, empty)
+            };
+            r.map_err(|e| (e, off))
         }
+        Ok(_) => Ok(()),
+        Err(e) => Err((e, 0)),
     };
+    let used = usize::try_from(p.reader.buffer_position()).unwrap_or(usize::MAX);
     state.once = std::mem::take(&mut p.once);
     state.memo = std::mem::take(&mut p.memo);
     state.notices.extend(p.notices.into_vec());
-    result
+    result.map(|()| used)
+}
+
+fn count_newlines(bytes: &[u8]) -> u32 {
+    u32::try_from(memchr::memchr_iter(b'\n', bytes).count()).unwrap_or(u32::MAX)
 }
 
 /// Line (and column) of byte offsets. Offsets are asked for in increasing
@@ -297,6 +337,19 @@ fn identity(v: &str) -> Conv<String> {
 /// Applies `conv` to an optional attribute value.
 fn opt<T>(v: Option<&Cow<'_, str>>, conv: fn(&str) -> Conv<T>) -> Result<Option<T>, &'static str> {
     v.map(|v| conv(v)).transpose()
+}
+
+/// `conv(text)`, remembering the last text converted in `memo` (long
+/// masters repeat the same `duration` on every block).
+fn memo_convert(memo: &mut (String, Time), text: &str, conv: fn(&str) -> Conv<Time>) -> Conv<Time> {
+    if !memo.0.is_empty() && memo.0 == text {
+        return Ok(memo.1);
+    }
+    let t = conv(text)?;
+    memo.0.clear();
+    memo.0.push_str(text);
+    memo.1 = t;
+    Ok(t)
 }
 
 /// `position`'s `coordinate` attribute.
@@ -545,19 +598,13 @@ impl<'a> Parser<'a> {
         conv: fn(&str) -> Conv<Time>,
     ) -> Result<Option<Time>, AdmError> {
         let Some(text) = v else { return Ok(None) };
-        if let Some((last, t)) = self.memo.get(slot)
-            && last.as_str() == text.as_ref()
-            && !last.is_empty()
-        {
-            return Ok(Some(*t));
-        }
-        let t = conv(text).map_err(|expected| self.invalid(off, ctx, key, text, expected))?;
-        if let Some((last, memo)) = self.memo.get_mut(slot) {
-            last.clear();
-            last.push_str(text);
-            *memo = t;
-        }
-        Ok(Some(t))
+        let converted = match self.memo.get_mut(slot) {
+            Some(memo) => memo_convert(memo, text, conv),
+            None => conv(text),
+        };
+        converted
+            .map(Some)
+            .map_err(|expected| self.invalid(off, ctx, key, text, expected))
     }
 
     fn notice_once(&mut self, kind: &'static str, subject: &str, message: impl FnOnce() -> String) {

@@ -147,6 +147,8 @@ pub struct Bw64Reader {
     win_start: u64,
     win_frames: usize,
     cursor: u64,
+    /// Decoded samples of one tile of frames (see [`DECODE_TILE`]).
+    scratch: Vec<f32>,
 }
 
 impl std::fmt::Debug for Bw64Reader {
@@ -269,6 +271,7 @@ impl Bw64Reader {
             chunks,
             notices,
             buf: Vec::new(),
+            scratch: Vec::new(),
             win_start: 0,
             win_frames: 0,
             cursor: 0,
@@ -450,7 +453,6 @@ impl Bw64Reader {
         }
         let n = usize::try_from(self.frames - start).map_or(len, |left| left.min(len));
         let block_align = self.format.block_align_bytes();
-        let bytes_per_sample = self.format.bytes_per_sample();
         let kind = Kind::of(&self.format);
         let mut done = 0usize;
         while done < n {
@@ -462,23 +464,29 @@ impl Bw64Reader {
                 .buf
                 .get(in_window * block_align..(in_window + take) * block_align)
                 .unwrap_or(&[]);
-            // channels in groups of GROUP, decoded frame by frame (the bytes
-            // are read in order); a fixed array, so reading never allocates
-            const GROUP: usize = 32;
-            let mut k0 = 0;
-            for chunk in out.chunks_mut(GROUP) {
-                let mut dsts: [(usize, &mut [f32]); GROUP] = std::array::from_fn(|_| (0, &mut [][..]));
-                let mut m = 0;
-                for (i, o) in chunk.iter_mut().enumerate() {
-                    let k = k0 + i;
+            // tiles of frames: each decoded whole into `scratch` (frame
+            // major, in L1), then the wanted channels copied out
+            let channels = usize::from(self.format.channels);
+            let mut t = 0;
+            while t < take {
+                let rows = (take - t).min(DECODE_TILE);
+                self.scratch.resize(DECODE_TILE * channels, 0.0);
+                let tile = bytes.get(t * block_align..).unwrap_or(&[]);
+                let rows_out = self.scratch.get_mut(..rows * channels).unwrap_or(&mut []);
+                decode_rows(kind, tile, block_align, channels, rows_out);
+                for (k, o) in out.iter_mut().enumerate() {
                     let ch = select.map_or(k, |s| s.get(k).map_or(0, |&c| usize::from(c)));
-                    if let Some(d) = o.as_mut().get_mut(done..done + take) {
-                        dsts[m] = (ch * bytes_per_sample, d);
-                        m += 1;
+                    let o = o.as_mut();
+                    if let Some(ahead) = o.get(done + t + 4 * DECODE_TILE) {
+                        prefetch(ahead);
+                    }
+                    if let Some(d) = o.get_mut(done + t..done + t + rows) {
+                        for (v, row) in d.iter_mut().zip(rows_out.chunks_exact(channels)) {
+                            *v = row.get(ch).copied().unwrap_or(0.0);
+                        }
                     }
                 }
-                decode_channels(kind, bytes, block_align, &mut dsts[..m]);
-                k0 += chunk.len();
+                t += rows;
             }
             done += take;
         }
@@ -534,6 +542,16 @@ enum Kind {
 }
 
 impl Kind {
+    fn bytes(self) -> usize {
+        match self {
+            Kind::U8 => 1,
+            Kind::I16 => 2,
+            Kind::I24 => 3,
+            Kind::I32 | Kind::F32 => 4,
+            Kind::F64 => 8,
+        }
+    }
+
     fn of(f: &Format) -> Kind {
         match (f.sample_format, f.bits_per_sample) {
             (SampleFormat::Int, 8) => Kind::U8,
@@ -546,54 +564,91 @@ impl Kind {
     }
 }
 
-/// Decodes several channels of interleaved frames (`(byte offset in the
-/// frame, destination)` each): 24-bit PCM frame by frame (reading the bytes
-/// in order), other encodings in tiles of frames that stay in cache.
-fn decode_channels(kind: Kind, bytes: &[u8], block_align: usize, dsts: &mut [(usize, &mut [f32])]) {
-    let frames = dsts.first().map_or(0, |(_, d)| d.len());
-    if kind == Kind::I24 && dsts.iter().all(|(off, _)| off + 3 <= block_align) {
-        // tiles of 16 frames (a few KB, in L1): each channel's 16 samples
-        // are gathered with a fixed stride into 16 consecutive outputs
-        const S24: f32 = 1.0 / 8_388_608.0;
-        const T: usize = 16;
-        let frames = frames.min(bytes.len() / block_align.max(1));
-        let mut t = 0;
-        while t + T <= frames {
-            let tile = &bytes[t * block_align..(t + T) * block_align];
-            for (off, d) in dsts.iter_mut() {
-                let Some(out) = d.get_mut(t..t + T) else { continue };
-                let col = &tile[*off..];
-                for (k, o) in out.iter_mut().enumerate() {
-                    let i = k * block_align;
-                    if let [a, b, c, ..] = col[i..] {
-                        *o = (i32::from_le_bytes([0, a, b, c]) >> 8) as f32 * S24;
-                    }
-                }
-            }
-            t += T;
-        }
-        for (fi, fr) in bytes.chunks_exact(block_align).enumerate().take(frames).skip(t) {
-            for (off, d) in dsts.iter_mut() {
-                let (a, b, c) = (fr[*off], fr[*off + 1], fr[*off + 2]);
-                if let Some(o) = d.get_mut(fi) {
-                    *o = (i32::from_le_bytes([0, a, b, c]) >> 8) as f32 * S24;
-                }
-            }
-        }
-        return;
+/// Frames decoded at a time by [`Bw64Reader::read_into`]: the tile's
+/// samples (16 × 128 channels × 4 bytes = 8 KiB) stay in L1 while they are
+/// copied out channel by channel.
+const DECODE_TILE: usize = 16;
+
+/// Asks the CPU to bring the cache line of `v` in (a hint; no effect where
+/// there is no such instruction).
+#[inline(always)]
+fn prefetch(v: &f32) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint and never faults; `v` is a valid reference.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((v as *const f32).cast());
     }
-    const TILE: usize = 64;
-    let mut t = 0;
-    while t < frames {
-        let e = (t + TILE).min(frames);
-        let tile = bytes.get(t * block_align..e * block_align).unwrap_or(&[]);
-        for (offset, d) in dsts.iter_mut() {
-            if let Some(dst) = d.get_mut(t..e) {
-                decode(kind, tile, block_align, *offset, dst);
-            }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = v;
+}
+
+/// Decodes `out.len() / channels` interleaved frames at the start of `tile`
+/// (`block_align` bytes each) into `out`, frame after frame with all of a
+/// frame's channels side by side. `tile` may go on past those frames.
+fn decode_rows(kind: Kind, tile: &[u8], block_align: usize, channels: usize, out: &mut [f32]) {
+    let bps = kind.bytes();
+    for (r, row_out) in out.chunks_exact_mut(channels.max(1)).enumerate() {
+        let row = tile.get(r * block_align..).unwrap_or(&[]);
+        let simd = match kind {
+            // may read past the frame: the bytes of `tile` that follow
+            Kind::I24 if channels * 3 <= block_align => i24_simd(row, row_out),
+            _ => 0,
+        };
+        let rest = row.get(simd * bps..channels * bps).unwrap_or(&[]);
+        if let Some(o) = row_out.get_mut(simd..) {
+            decode(kind, rest, bps, 0, o);
         }
-        t = e;
     }
+}
+
+/// Converts the 24-bit samples at the start of `src` into `out` with SIMD,
+/// as many as it can (it reads 32 bytes per 8 samples, so it stops before the
+/// end of `src`); returns how many. The values equal [`decode`]'s.
+fn i24_simd(src: &[u8], out: &mut [f32]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let avx2 = *AVX2.get_or_init(|| {
+            std::env::var("ADMIX_KERNEL").ok().as_deref() != Some("scalar")
+                && std::arch::is_x86_feature_detected!("avx2")
+        });
+        if avx2 {
+            // SAFETY: the CPU has AVX2 (checked above).
+            return unsafe { i24_avx2(src, out) };
+        }
+    }
+    let _ = (src, out);
+    0
+}
+
+/// [`i24_simd`] with AVX2: 24 bytes → eight i32 with the sample in the top
+/// three bytes (a dword permute brings bytes 12..27 into the upper lane, a
+/// byte shuffle spreads each lane's four samples), shifted down with sign,
+/// converted and scaled by 2^-23 (exact, as in [`decode`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn i24_avx2(src: &[u8], out: &mut [f32]) -> usize {
+    use std::arch::x86_64::*;
+    let perm = _mm256_setr_epi32(0, 1, 2, 3, 3, 4, 5, 6);
+    #[rustfmt::skip]
+    let spread = _mm256_setr_epi8(
+        -1, 0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11,
+        -1, 0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11,
+    );
+    let scale = _mm256_set1_ps(1.0 / 8_388_608.0);
+    let mut j = 0;
+    while j + 8 <= out.len() && 3 * j + 32 <= src.len() {
+        // SAFETY: bytes 3j .. 3j+32 are in `src`, samples j .. j+8 in `out`
+        // (the loop condition).
+        unsafe {
+            let v = _mm256_loadu_si256(src.as_ptr().add(3 * j).cast());
+            let v = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(v, perm), spread);
+            let f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srai_epi32(v, 8)), scale);
+            _mm256_storeu_ps(out.as_mut_ptr().add(j), f);
+        }
+        j += 8;
+    }
+    j
 }
 
 /// Decodes one channel of interleaved frames: the sample at byte `offset` of
@@ -1256,31 +1311,36 @@ mod tests {
     }
 
     #[test]
-    fn tiled_24_bit_decoding_equals_one_channel_at_a_time() {
-        // frame counts around the 16-frame tile, a frame with a padding
-        // byte, any subset of channels in any order
+    fn row_decoding_equals_one_channel_at_a_time() {
+        // every encoding; channel counts around the 8-sample SIMD group, a
+        // frame with padding bytes, frame counts that end the bytes exactly
+        // (the SIMD path must stop short of the end) or not
         let mut x = 12345u32;
         let mut byte = || {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
             (x >> 16) as u8
         };
-        for (channels, pad) in [(1usize, 0usize), (5, 1), (33, 0), (7, 2)] {
-            let align = channels * 3 + pad;
-            for frames in [0usize, 1, 15, 16, 17, 40, 100] {
-                let bytes: Vec<u8> = (0..frames * align).map(|_| byte()).collect();
-                let pick: Vec<usize> = (0..channels).rev().step_by(2).collect();
-                let mut want = vec![vec![0.0f32; frames]; pick.len()];
-                for (w, &c) in want.iter_mut().zip(&pick) {
-                    decode(Kind::I24, &bytes, align, c * 3, w);
+        for kind in [Kind::U8, Kind::I16, Kind::I24, Kind::I32, Kind::F32, Kind::F64] {
+            for (channels, pad) in [(1usize, 0usize), (5, 1), (8, 0), (9, 0), (33, 0), (138, 0), (7, 2)] {
+                let align = channels * kind.bytes() + pad;
+                for frames in [0usize, 1, 2, 15, 16, 17] {
+                    let bytes: Vec<u8> = (0..frames * align).map(|_| byte()).collect();
+                    let mut want = vec![vec![0.0f32; frames]; channels];
+                    for (c, w) in want.iter_mut().enumerate() {
+                        decode(kind, &bytes, align, c * kind.bytes(), w);
+                    }
+                    let mut got = vec![9.0f32; frames * channels];
+                    decode_rows(kind, &bytes, align, channels, &mut got);
+                    for (r, row) in got.chunks_exact(channels).enumerate() {
+                        for (c, v) in row.iter().enumerate() {
+                            assert_eq!(
+                                v.to_bits(),
+                                want[c][r].to_bits(),
+                                "{kind:?}: {channels} channels, pad {pad}, {frames} frames: frame {r} channel {c}"
+                            );
+                        }
+                    }
                 }
-                let mut got = vec![vec![9.0f32; frames]; pick.len()];
-                let mut dsts: Vec<(usize, &mut [f32])> = pick
-                    .iter()
-                    .zip(got.iter_mut())
-                    .map(|(&c, g)| (c * 3, g.as_mut_slice()))
-                    .collect();
-                decode_channels(Kind::I24, &bytes, align, &mut dsts);
-                assert_eq!(got, want, "{channels} channels, pad {pad}, {frames} frames");
             }
         }
     }

@@ -122,7 +122,7 @@ fn bench_mix(c: &mut Criterion, ctx: &Option<Arc<GpuContext>>) {
                     let o = p.track as usize;
                     let g0 = gslots[p.slot0 as usize * 2 * speakers + s];
                     let g1 = gslots[p.slot1 as usize * 2 * speakers + s];
-                    (k.ramp)(a, &x[o * frames..(o + 1) * frames], g0, (g1 - g0) * p.dp);
+                    (k.ramp)(a, &x[o * frames..(o + 1) * frames], g0, (g1 - g0) * p.dp, 0);
                 }
             }
             black_box(&acc);

@@ -30,7 +30,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 for (s, a) in acc.iter_mut().enumerate() {
                     for (i, xi) in x.iter().enumerate() {
-                        (k.ramp)(a, xi, 0.001 * (i + s) as f32, 1e-6);
+                        (k.ramp)(a, xi, 0.001 * (i + s) as f32, 1e-6, 0);
                     }
                 }
                 black_box(&acc);

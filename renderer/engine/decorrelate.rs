@@ -93,21 +93,27 @@ pub fn filter_indices(names: &[&str]) -> Vec<u32> {
 }
 
 /// Uniformly partitioned overlap-save convolution of several channels, each
-/// with its own FIR of at most `FILTER_LEN` taps, in blocks of `block` samples.
+/// with its own FIR of at most `FILTER_LEN` taps, in blocks of `block`
+/// samples; the channels are convolved in parallel (rayon).
 pub struct Convolver {
     block: usize,
-    parts: usize,
     r2c: Arc<dyn RealToComplex<f32>>,
     c2r: Arc<dyn ComplexToReal<f32>>,
-    /// per channel: filter partitions in the frequency domain (parts × (block+1))
-    filters: Vec<Vec<Complex<f32>>>,
-    /// per channel: the last `parts` input spectra (ring)
-    history: Vec<Vec<Complex<f32>>>,
-    /// per channel: the previous input block (time domain) — first half of the FFT frame
-    prev: Vec<Vec<f32>>,
+    lanes: Vec<Lane>,
+}
+
+/// One channel's filter and state.
+struct Lane {
+    parts: usize,
+    /// filter partitions in the frequency domain (parts × (block+1))
+    filter: Vec<Complex<f32>>,
+    /// the last `parts` input spectra (ring); `ring_pos` is the next slot
+    history: Vec<Complex<f32>>,
     ring_pos: usize,
-    /// per channel: blocks of silence left before the tail is fully out (skip work when 0)
-    live: Vec<usize>,
+    /// the previous input block (time domain) — first half of the FFT frame
+    prev: Vec<f32>,
+    /// blocks of silence left before the tail is fully out (skip work when 0)
+    live: usize,
     frame: Vec<f32>,
     spec: Vec<Complex<f32>>,
     acc: Vec<Complex<f32>>,
@@ -126,37 +132,34 @@ impl Convolver {
         let bins = block + 1;
         let mut frame = vec![0.0f32; 2 * block];
         let mut scratch_fwd = r2c.make_scratch_vec();
-        let fft_filters = filters
+        let lanes = filters
             .iter()
             .map(|f| {
-                let mut out = vec![Complex::new(0.0, 0.0); parts * bins];
+                let mut filter = vec![Complex::new(0.0, 0.0); parts * bins];
                 for p in 0..parts {
                     frame.fill(0.0);
                     let lo = (p * block).min(f.len());
                     let hi = ((p + 1) * block).min(f.len());
                     frame[..hi - lo].copy_from_slice(&f[lo..hi]);
-                    let _ = r2c.process_with_scratch(&mut frame, &mut out[p * bins..(p + 1) * bins], &mut scratch_fwd);
+                    let _ =
+                        r2c.process_with_scratch(&mut frame, &mut filter[p * bins..(p + 1) * bins], &mut scratch_fwd);
                 }
-                out
+                Lane {
+                    parts,
+                    filter,
+                    history: vec![Complex::new(0.0, 0.0); parts * bins],
+                    ring_pos: 0,
+                    prev: vec![0.0; block],
+                    live: 0,
+                    frame: vec![0.0; 2 * block],
+                    spec: vec![Complex::new(0.0, 0.0); bins],
+                    acc: vec![Complex::new(0.0, 0.0); bins],
+                    scratch_fwd: r2c.make_scratch_vec(),
+                    scratch_inv: c2r.make_scratch_vec(),
+                }
             })
             .collect();
-        let n = filters.len();
-        Convolver {
-            block,
-            parts,
-            filters: fft_filters,
-            history: vec![vec![Complex::new(0.0, 0.0); parts * bins]; n],
-            prev: vec![vec![0.0; block]; n],
-            ring_pos: 0,
-            live: vec![0; n],
-            frame,
-            spec: vec![Complex::new(0.0, 0.0); bins],
-            acc: vec![Complex::new(0.0, 0.0); bins],
-            scratch_inv: c2r.make_scratch_vec(),
-            scratch_fwd,
-            r2c,
-            c2r,
-        }
+        Convolver { block, r2c, c2r, lanes }
     }
 
     pub fn block(&self) -> usize {
@@ -166,54 +169,63 @@ impl Convolver {
     /// Whether some channel's filter tail is still sounding (silent input
     /// must still be processed until it has died away).
     pub fn ringing(&self) -> bool {
-        self.live.iter().any(|&l| l > 0)
+        self.lanes.iter().any(|l| l.live > 0)
     }
 
-    /// Convolve one block of `block` samples per channel in place:
-    /// `io[c]` in → filtered `io[c]` out (causal; delay = the filter's own).
+    /// Convolves `io[c]` with channel c's filter in place, block after
+    /// block (causal; delay = the filter's own). Each `io[c]` is as long,
+    /// a whole number of blocks (a shorter tail is left as it is).
     pub fn process(&mut self, io: &mut [&mut [f32]]) {
-        let b = self.block;
+        use rayon::prelude::*;
+        let (b, r2c, c2r) = (self.block, &self.r2c, &self.c2r);
+        io.par_iter_mut().zip(self.lanes.par_iter_mut()).for_each(|(x, lane)| {
+            for block in x.chunks_exact_mut(b) {
+                lane.process(block, r2c.as_ref(), c2r.as_ref());
+            }
+        });
+    }
+}
+
+impl Lane {
+    /// One block: `x` in → filtered `x` out.
+    fn process(&mut self, x: &mut [f32], r2c: &dyn RealToComplex<f32>, c2r: &dyn ComplexToReal<f32>) {
+        let b = x.len();
         let bins = b + 1;
         let slot = self.ring_pos;
-        for (c, x) in io.iter_mut().enumerate() {
-            let silent = x.iter().all(|v| *v == 0.0);
-            if silent && self.live[c] == 0 {
-                // nothing in and nothing still ringing: the output is zero,
-                // and the state already holds zeros
-                continue;
+        let silent = x.iter().all(|v| *v == 0.0);
+        if silent && self.live == 0 {
+            // nothing in and nothing still ringing: the output is zero, and
+            // the state already holds zeros
+            self.ring_pos = (self.ring_pos + 1) % self.parts;
+            return;
+        }
+        self.live = if silent {
+            self.live.saturating_sub(1)
+        } else {
+            self.parts + 1
+        };
+        // frame = [previous block, this block]
+        self.frame[..b].copy_from_slice(&self.prev);
+        self.frame[b..].copy_from_slice(x);
+        self.prev.copy_from_slice(x);
+        let _ = r2c.process_with_scratch(&mut self.frame, &mut self.spec, &mut self.scratch_fwd);
+        self.history[slot * bins..(slot + 1) * bins].copy_from_slice(&self.spec);
+        self.acc.fill(Complex::new(0.0, 0.0));
+        for p in 0..self.parts {
+            let h = (slot + self.parts - p) % self.parts;
+            let xs = &self.history[h * bins..(h + 1) * bins];
+            let fs = &self.filter[p * bins..(p + 1) * bins];
+            for ((a, x), f) in self.acc.iter_mut().zip(xs).zip(fs) {
+                *a += x * f;
             }
-            self.live[c] = if silent {
-                self.live[c].saturating_sub(1)
-            } else {
-                self.parts + 1
-            };
-            // frame = [previous block, this block]
-            self.frame[..b].copy_from_slice(&self.prev[c]);
-            self.frame[b..].copy_from_slice(x);
-            self.prev[c].copy_from_slice(x);
-            let _ = self
-                .r2c
-                .process_with_scratch(&mut self.frame, &mut self.spec, &mut self.scratch_fwd);
-            self.history[c][slot * bins..(slot + 1) * bins].copy_from_slice(&self.spec);
-            self.acc.fill(Complex::new(0.0, 0.0));
-            for p in 0..self.parts {
-                let h = (slot + self.parts - p) % self.parts;
-                let xs = &self.history[c][h * bins..(h + 1) * bins];
-                let fs = &self.filters[c][p * bins..(p + 1) * bins];
-                for k in 0..bins {
-                    self.acc[k] += xs[k] * fs[k];
-                }
-            }
-            // DC and Nyquist bins of a real signal's spectrum are real.
-            self.acc[0].im = 0.0;
-            self.acc[b].im = 0.0;
-            let _ = self
-                .c2r
-                .process_with_scratch(&mut self.acc, &mut self.frame, &mut self.scratch_inv);
-            let scale = 1.0 / (2 * b) as f32;
-            for (o, v) in x.iter_mut().zip(&self.frame[b..]) {
-                *o = v * scale;
-            }
+        }
+        // DC and Nyquist bins of a real signal's spectrum are real.
+        self.acc[0].im = 0.0;
+        self.acc[b].im = 0.0;
+        let _ = c2r.process_with_scratch(&mut self.acc, &mut self.frame, &mut self.scratch_inv);
+        let scale = 1.0 / (2 * b) as f32;
+        for (o, v) in x.iter_mut().zip(&self.frame[b..]) {
+            *o = v * scale;
         }
         self.ring_pos = (self.ring_pos + 1) % self.parts;
     }
@@ -257,10 +269,14 @@ mod tests {
             })
             .collect();
         let mut out = input.clone();
-        for b in 0..n / block {
-            let mut slices: Vec<&mut [f32]> = out.iter_mut().map(|ch| &mut ch[b * block..(b + 1) * block]).collect();
+        // calls of 1, 2 and 3 blocks at a time
+        let mut b = 0;
+        for k in [1, 2, 3, 1, 2] {
+            let mut slices: Vec<&mut [f32]> = out.iter_mut().map(|ch| &mut ch[b * block..(b + k) * block]).collect();
             conv.process(&mut slices);
+            b += k;
         }
+        assert_eq!(b, n / block);
         for c in 0..3 {
             for i in 0..n {
                 let mut want = 0.0f64;

@@ -36,6 +36,10 @@ use timeline::{BlockGains, BlockSpan, Piece, piece_coeffs};
 pub const CHUNK: usize = 4096;
 /// Decorrelator partition (ear uses 512-sample blocks).
 const CONV_BLOCK: usize = 512;
+/// Samples per mix tile: a tile's direct accumulators (16 speakers × 512 ×
+/// 4 bytes = 32 KiB) stay in L1/L2 while the items are added in.
+const MIX_TILE: usize = 512;
+const _: () = assert!(CHUNK.is_multiple_of(MIX_TILE));
 /// Output delay of the engine: the decorrelators' centre tap.
 pub const LATENCY: usize = CENTRE_TAP;
 
@@ -114,6 +118,9 @@ pub struct CpuEngine {
     states: Vec<ItemState>,
     direct: Vec<Vec<f32>>,
     diffuse: Vec<Vec<f32>>,
+    /// The mix's accumulators, tile by tile (see [`MIX_TILE`]): each tile
+    /// holds every speaker's direct samples, then their diffuse ones.
+    tiles: Vec<f32>,
     /// Last LATENCY samples of the direct path of the previous chunk.
     tail: Vec<Vec<f32>>,
     conv: Convolver,
@@ -174,6 +181,7 @@ impl CpuEngine {
             states,
             direct: vec![vec![0.0; CHUNK]; n],
             diffuse: vec![vec![0.0; CHUNK]; n],
+            tiles: vec![0.0; 2 * n * CHUNK],
             tail: vec![vec![0.0; LATENCY]; n],
             conv: Convolver::new(&filters, CONV_BLOCK),
             pos: 0,
@@ -252,55 +260,73 @@ impl CpuEngine {
             }
         }
 
-        // 2. mix (parallel over speakers)
+        // 2. mix, in tiles of MIX_TILE samples (parallel over tiles): each
+        //    piece's input tile is read once and added into every speaker's
+        //    accumulator (looping over speakers outside would stream the
+        //    whole chunk's input once per speaker). A sample's sum runs over
+        //    the items and pieces in the same order whatever the tiling.
         let states = &self.states;
         let k = self.kernels;
         let any_diffuse = states.iter().any(|s| s.pieces.iter().any(|p| p.diffuse));
-        self.direct
-            .par_iter_mut()
-            .zip(self.diffuse.par_iter_mut())
-            .enumerate()
-            .for_each(|(s, (dir, dif))| {
-                dir.fill(0.0);
+        let t = MIX_TILE;
+        self.tiles.par_chunks_mut(2 * n * t).enumerate().for_each(|(ti, tile)| {
+            let (t0, t1) = (ti * t, (ti + 1) * t);
+            let (dir, dif) = tile.split_at_mut(n * t);
+            dir.fill(0.0);
+            if any_diffuse {
                 dif.fill(0.0);
-                for st in states {
-                    for p in &st.pieces {
-                        let x = &input[p.track as usize][p.start as usize..p.end as usize];
-                        let (a, b) = (p.start as usize, p.end as usize);
+            }
+            for st in states {
+                for p in &st.pieces {
+                    let (a, b) = ((p.start as usize).max(t0), (p.end as usize).min(t1));
+                    if a >= b {
+                        continue;
+                    }
+                    let x = &input[p.track as usize][a..b];
+                    let k0 = a - p.start as usize;
+                    let (lo, hi) = (a - t0, b - t0);
+                    for s in 0..n {
                         let cd = st.coeffs[p.coeffs + s];
                         let dd = st.coeffs[p.coeffs + n + s];
+                        let acc = &mut dir[s * t + lo..s * t + hi];
                         if p.ramp && dd != 0.0 {
-                            (k.ramp)(&mut dir[a..b], x, cd, dd);
+                            (k.ramp)(acc, x, cd, dd, k0);
                         } else if cd != 0.0 {
-                            (k.constant)(&mut dir[a..b], x, cd);
+                            (k.constant)(acc, x, cd);
                         }
                         if p.diffuse {
                             let cf = st.coeffs[p.coeffs + 2 * n + s];
                             let df = st.coeffs[p.coeffs + 3 * n + s];
+                            let acc = &mut dif[s * t + lo..s * t + hi];
                             if p.ramp && df != 0.0 {
-                                (k.ramp)(&mut dif[a..b], x, cf, df);
+                                (k.ramp)(acc, x, cf, df, k0);
                             } else if cf != 0.0 {
-                                (k.constant)(&mut dif[a..b], x, cf);
+                                (k.constant)(acc, x, cf);
                             }
                         }
                     }
                 }
-            });
-
+            }
+        });
+        for (ti, tile) in self.tiles.chunks_exact(2 * n * t).enumerate() {
+            let (dir, dif) = tile.split_at(n * t);
+            for (s, (d, f)) in self.direct.iter_mut().zip(self.diffuse.iter_mut()).enumerate() {
+                d[ti * t..(ti + 1) * t].copy_from_slice(&dir[s * t..(s + 1) * t]);
+                if any_diffuse {
+                    f[ti * t..(ti + 1) * t].copy_from_slice(&dif[s * t..(s + 1) * t]);
+                }
+            }
+        }
+        if !any_diffuse {
+            // the convolver reads the bus while its filters still ring
+            for f in self.diffuse.iter_mut() {
+                f.fill(0.0);
+            }
+        }
         // 3. decorrelate the diffuse bus; add the direct path delayed by the centre tap
         if any_diffuse || self.conv.ringing() {
-            for b in 0..CHUNK / CONV_BLOCK {
-                let mut slices: Vec<&mut [f32]> = self
-                    .diffuse
-                    .iter_mut()
-                    .map(|d| &mut d[b * CONV_BLOCK..(b + 1) * CONV_BLOCK])
-                    .collect();
-                self.conv.process(&mut slices);
-            }
-        } else {
-            for d in self.diffuse.iter_mut() {
-                d.fill(0.0);
-            }
+            let mut slices: Vec<&mut [f32]> = self.diffuse.iter_mut().map(|d| &mut d[..CHUNK]).collect();
+            self.conv.process(&mut slices);
         }
         for s in 0..n {
             let (o, dir, dif, tail) = (&mut out[s], &self.direct[s], &self.diffuse[s], &mut self.tail[s]);

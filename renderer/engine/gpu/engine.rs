@@ -698,14 +698,8 @@ impl LayoutEngine for GpuEngine {
                     d.fill(0.0);
                 }
             }
-            for b in 0..CHUNK / CONV_BLOCK {
-                let mut slices: Vec<&mut [f32]> = self
-                    .diffuse
-                    .iter_mut()
-                    .map(|d| &mut d[b * CONV_BLOCK..(b + 1) * CONV_BLOCK])
-                    .collect();
-                self.conv.process(&mut slices);
-            }
+            let mut slices: Vec<&mut [f32]> = self.diffuse.iter_mut().map(|d| &mut d[..CHUNK]).collect();
+            self.conv.process(&mut slices);
         } else {
             for d in self.diffuse.iter_mut() {
                 d.fill(0.0);

@@ -155,10 +155,42 @@ impl RenderReport {
     }
 }
 
-/// The dialogue items rendered alone, for dialogue-gated loudness.
-struct DialogueBus {
-    engine: Box<dyn LayoutEngine>,
+/// What is done with one output's rendered chunks, on the writer thread:
+/// the file(s), the peaks and the loudness of the output and of its
+/// dialogue bus (the dialogue items rendered alone, for dialogue-gated
+/// loudness).
+struct Delivery {
+    sink: Sink,
+    peaks: Vec<f32>,
     meter: Meter,
+    dialogue_meter: Option<Meter>,
+}
+
+impl Delivery {
+    /// Takes frames `lo .. hi` of a rendered chunk (and of its dialogue bus).
+    fn take(&mut self, out: &[Vec<f32>], dialogue: &[Vec<f32>], lo: usize, hi: usize) -> Result<(), RenderError> {
+        let slices: Vec<&[f32]> = out.iter().map(|c| &c[lo..hi]).collect();
+        for (p, c) in self.peaks.iter_mut().zip(&slices) {
+            *p = c.iter().fold(*p, |m, v| m.max(v.abs()));
+        }
+        self.sink.write(&slices)?;
+        self.meter.add(&slices)?;
+        if let Some(m) = self.dialogue_meter.as_mut() {
+            let slices: Vec<&[f32]> = dialogue.iter().map(|c| &c[lo..hi]).collect();
+            m.add(&slices)?;
+        }
+        Ok(())
+    }
+}
+
+/// One chunk rendered to every output (and dialogue bus), with the frames
+/// of it that are wanted; the buffers go round between the render loop and
+/// the writer thread.
+struct Rendered {
+    outs: Vec<Vec<Vec<f32>>>,
+    dialogue: Vec<Vec<Vec<f32>>>,
+    lo: usize,
+    hi: usize,
 }
 
 enum Sink {
@@ -425,9 +457,8 @@ pub fn render_with(
     let tracks = scene.tracks as usize;
 
     let mut engines: Vec<Box<dyn LayoutEngine>> = Vec::with_capacity(outputs.len());
-    let mut dialogues: Vec<Option<DialogueBus>> = Vec::with_capacity(outputs.len());
-    let mut meters: Vec<Meter> = Vec::with_capacity(outputs.len());
-    let mut sinks = Vec::with_capacity(outputs.len());
+    let mut dialogues: Vec<Option<Box<dyn LayoutEngine>>> = Vec::with_capacity(outputs.len());
+    let mut deliveries: Vec<Delivery> = Vec::with_capacity(outputs.len());
     for o in outputs {
         let n = o.layout.speakers.len();
         let spec = WriterSpec {
@@ -478,24 +509,18 @@ pub fn render_with(
                 },
             ),
         };
-        let meter = match o.kind {
-            OutputKind::Speakers => Meter::for_layout(&o.layout, scene.sample_rate)?,
-            OutputKind::Binaural(_) => Meter::for_binaural(scene.sample_rate)?,
+        let meter = || match o.kind {
+            OutputKind::Speakers => Meter::for_layout(&o.layout, scene.sample_rate),
+            OutputKind::Binaural(_) => Meter::for_binaural(scene.sample_rate),
         };
-        let dialogue = match dialogue {
-            None => None,
-            Some(d) => {
-                let m = match o.kind {
-                    OutputKind::Speakers => Meter::for_layout(&o.layout, scene.sample_rate)?,
-                    OutputKind::Binaural(_) => Meter::for_binaural(scene.sample_rate)?,
-                };
-                Some(DialogueBus { engine: d, meter: m })
-            }
-        };
+        deliveries.push(Delivery {
+            sink,
+            peaks: vec![0.0f32; n],
+            meter: meter()?,
+            dialogue_meter: if dialogue.is_some() { Some(meter()?) } else { None },
+        });
         engines.push(engine);
         dialogues.push(dialogue);
-        meters.push(meter);
-        sinks.push(sink);
     }
 
     // Output frame n is the engine stream's sample n + LATENCY. Start the
@@ -506,26 +531,39 @@ pub fn render_with(
         e.seek(first_chunk);
     }
     for d in dialogues.iter_mut().flatten() {
-        d.engine.seek(first_chunk);
+        d.seek(first_chunk);
     }
-    let mut outs: Vec<Vec<Vec<f32>>> = outputs
-        .iter()
-        .map(|o| vec![vec![0.0f32; CHUNK]; o.layout.speakers.len()])
-        .collect();
-    let widest = outputs.iter().map(|o| o.layout.speakers.len()).max().unwrap_or(0);
-    let mut dial_outs: Vec<Vec<f32>> = vec![vec![0.0f32; CHUNK]; widest];
-    let mut peaks: Vec<Vec<f32>> = outputs.iter().map(|o| vec![0.0f32; o.layout.speakers.len()]).collect();
+    let has_dialogue: Vec<bool> = dialogues.iter().map(Option::is_some).collect();
+    let rendered = || Rendered {
+        outs: outputs
+            .iter()
+            .map(|o| vec![vec![0.0f32; CHUNK]; o.layout.speakers.len()])
+            .collect(),
+        dialogue: outputs
+            .iter()
+            .zip(&has_dialogue)
+            .map(|(o, &d)| {
+                if d {
+                    vec![vec![0.0f32; CHUNK]; o.layout.speakers.len()]
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect(),
+        lo: 0,
+        hi: 0,
+    };
     let stream_end = end + LATENCY as u64;
     let frames_in = scene.frames;
-    // A reader thread decodes chunk k+1 while chunk k renders; buffers
-    // circulate between the two (three in flight, none allocated per chunk).
-    let result: Result<(), RenderError> = std::thread::scope(|sc| {
+    // Three threads besides rayon's: a reader decodes chunk k+1 while chunk
+    // k renders, and a writer writes and measures chunk k−1 meanwhile;
+    // buffers circulate (none allocated per chunk).
+    let result: Result<Vec<Delivery>, RenderError> = std::thread::scope(|sc| {
         let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Result<(u64, Vec<Vec<f32>>), Bw64Error>>(2);
         let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<Vec<f32>>>(3);
-        for _ in 0..2 {
+        for _ in 0..3 {
             let _ = empty_tx.send(vec![vec![0.0f32; CHUNK]; tracks]);
         }
-        let _ = empty_tx.send(vec![vec![0.0f32; CHUNK]; tracks]);
         sc.spawn(move || {
             let mut pos = first_chunk;
             while pos < stream_end {
@@ -538,84 +576,98 @@ pub fn render_with(
                 pos += CHUNK as u64;
             }
         });
-        while let Ok(msg) = full_rx.recv() {
-            let (pos, input) = msg?;
-            // the slice of this chunk that is wanted: stream samples m with
-            // start + LATENCY ≤ m < end + LATENCY
-            let lo = (start + LATENCY as u64).max(pos) - pos;
-            let hi = stream_end.min(pos + CHUNK as u64).saturating_sub(pos);
-            // the streamed blocks this chunk needs (see scene::ObjectBlocks)
-            let (c0, c1) = (pos as i64, (pos + CHUNK as u64) as i64);
-            scene
-                .feed_blocks(&mut feed, c0, c1)
-                .map_err(|e| RenderError::Metadata(e.to_string()))?;
-            let scene_now: &Scene = scene;
-            let mut run = || -> Result<(), RenderError> {
-                for (k, e) in engines.iter_mut().enumerate() {
-                    e.process_chunk(scene_now, &input, &mut outs[k])?;
-                    if hi > lo {
-                        let (lo, hi) = (lo as usize, hi as usize);
-                        let slices: Vec<&[f32]> = outs[k].iter().map(|c| &c[lo..hi]).collect();
-                        for (p, c) in peaks[k].iter_mut().zip(&slices) {
-                            *p = c.iter().fold(*p, |m, v| m.max(v.abs()));
-                        }
-                        sinks[k].write(&slices)?;
-                        meters[k].add(&slices)?;
-                    }
-                    if let Some(d) = dialogues[k].as_mut() {
-                        let nch = outputs[k].layout.speakers.len();
-                        d.engine.process_chunk(scene_now, &input, &mut dial_outs[..nch])?;
-                        if hi > lo {
-                            let slices: Vec<&[f32]> =
-                                dial_outs[..nch].iter().map(|c| &c[lo as usize..hi as usize]).collect();
-                            d.meter.add(&slices)?;
-                        }
-                    }
-                }
-                Ok(())
-            };
-            if feed.is_empty() {
-                run()?;
-            } else {
-                // the next chunk's blocks are parsed on another thread meanwhile
-                let next = c1 + CHUNK as i64;
-                let (rendered, read) = std::thread::scope(|s| {
-                    let reader = s.spawn(|| feed.read_ahead(next));
-                    (run(), reader.join())
-                });
-                rendered?;
-                if read.is_err() {
-                    return Err(RenderError::Invalid("the ADM block reader stopped unexpectedly".into()));
-                }
-            }
-            scene.release_blocks(c1);
-            let done = pos + CHUNK as u64;
-            progress((done.saturating_sub(start + LATENCY as u64)).min(total), total);
-            // the reader may have finished already: the buffer is then not needed
-            let _ = empty_tx.send(input);
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Rendered>(2);
+        let (free_tx, free_rx) = std::sync::mpsc::sync_channel::<Rendered>(2);
+        for _ in 0..2 {
+            let _ = free_tx.send(rendered());
         }
-        Ok(())
+        let writer = sc.spawn(move || -> Result<Vec<Delivery>, RenderError> {
+            while let Ok(r) = done_rx.recv() {
+                if r.hi > r.lo {
+                    for (k, d) in deliveries.iter_mut().enumerate() {
+                        d.take(&r.outs[k], &r.dialogue[k], r.lo, r.hi)?;
+                    }
+                }
+                // the loop may have finished already: the buffers are then not needed
+                let _ = free_tx.send(r);
+            }
+            Ok(deliveries)
+        });
+        let rendering = (|| -> Result<(), RenderError> {
+            while let Ok(msg) = full_rx.recv() {
+                let (pos, input) = msg?;
+                // the writer stopped (it failed: its error is reported below)
+                let Ok(mut r) = free_rx.recv() else { break };
+                // the slice of this chunk that is wanted: stream samples m with
+                // start + LATENCY ≤ m < end + LATENCY
+                r.lo = ((start + LATENCY as u64).max(pos) - pos) as usize;
+                r.hi = stream_end.min(pos + CHUNK as u64).saturating_sub(pos) as usize;
+                // the streamed blocks this chunk needs (see scene::ObjectBlocks)
+                let (c0, c1) = (pos as i64, (pos + CHUNK as u64) as i64);
+                scene
+                    .feed_blocks(&mut feed, c0, c1)
+                    .map_err(|e| RenderError::Metadata(e.to_string()))?;
+                let scene_now: &Scene = scene;
+                let mut run = || -> Result<(), RenderError> {
+                    for (k, e) in engines.iter_mut().enumerate() {
+                        e.process_chunk(scene_now, &input, &mut r.outs[k])?;
+                        if let Some(d) = dialogues[k].as_mut() {
+                            d.process_chunk(scene_now, &input, &mut r.dialogue[k])?;
+                        }
+                    }
+                    Ok(())
+                };
+                if feed.is_empty() {
+                    run()?;
+                } else {
+                    // the next chunk's blocks are parsed on another thread meanwhile
+                    let next = c1 + CHUNK as i64;
+                    let (rendered, read) = std::thread::scope(|s| {
+                        let reader = s.spawn(|| feed.read_ahead(next));
+                        (run(), reader.join())
+                    });
+                    rendered?;
+                    if read.is_err() {
+                        return Err(RenderError::Invalid("the ADM block reader stopped unexpectedly".into()));
+                    }
+                }
+                scene.release_blocks(c1);
+                if done_tx.send(r).is_err() {
+                    break;
+                }
+                let done = pos + CHUNK as u64;
+                progress((done.saturating_sub(start + LATENCY as u64)).min(total), total);
+                // the reader may have finished already: the buffer is then not needed
+                let _ = empty_tx.send(input);
+            }
+            Ok(())
+        })();
+        drop(done_tx);
+        let written = writer
+            .join()
+            .map_err(|_| RenderError::Invalid("the output writer stopped unexpectedly".into()))?;
+        rendering?;
+        written
     });
     scene.end_block_feed(&mut feed);
-    result?;
+    let deliveries = result?;
 
     let mut layouts = Vec::with_capacity(outputs.len());
     let mut gain_blocks = 0;
     let backend = engines.first().map_or_else(|| "cpu".to_string(), |e| e.backend_name());
-    let per_output = engines.into_iter().zip(peaks).zip(meters).zip(dialogues);
-    for ((o, sink), (((mut e, pk), meter), dialogue)) in outputs.iter().zip(sinks).zip(per_output) {
-        let reports = sink.finish()?;
+    for ((o, d), mut e) in outputs.iter().zip(deliveries).zip(engines) {
+        let reports = d.sink.finish()?;
         gain_blocks += e.blocks_computed();
-        let dialogue_lufs = dialogue.and_then(|d| d.meter.report().integrated_lufs);
+        let dialogue_lufs = d.dialogue_meter.and_then(|m| m.report().integrated_lufs);
         layouts.push(LayoutReport {
             layout: o.layout.name.clone(),
             files: reports.iter().map(|r| r.path.clone()).collect(),
             labels: o.layout.labels().iter().map(|s| s.to_string()).collect(),
-            peaks: pk,
+            peaks: d.peaks,
             clipped_samples: reports.iter().map(|r| r.clipped_samples).sum(),
             format: o.format,
             notices: e.take_notices(),
-            loudness: meter.report(),
+            loudness: d.meter.report(),
             dialogue_lufs,
             backend: e.backend_name(),
         });

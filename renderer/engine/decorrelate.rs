@@ -175,11 +175,11 @@ impl Convolver {
     /// Convolves `io[c]` with channel c's filter in place, block after
     /// block (causal; delay = the filter's own). Each `io[c]` is as long,
     /// a whole number of blocks (a shorter tail is left as it is).
-    pub fn process(&mut self, io: &mut [&mut [f32]]) {
+    pub fn process<B: AsMut<[f32]> + Send>(&mut self, io: &mut [B]) {
         use rayon::prelude::*;
         let (b, r2c, c2r) = (self.block, &self.r2c, &self.c2r);
         io.par_iter_mut().zip(self.lanes.par_iter_mut()).for_each(|(x, lane)| {
-            for block in x.chunks_exact_mut(b) {
+            for block in x.as_mut().chunks_exact_mut(b) {
                 lane.process(block, r2c.as_ref(), c2r.as_ref());
             }
         });

@@ -7,7 +7,8 @@
 //!    gains, in parallel across items) and cut into pieces of constant or
 //!    linearly ramped gains;
 //! 2. the pieces are mixed into a direct and a diffuse accumulator per
-//!    speaker (in parallel across speakers, SIMD inner loops);
+//!    speaker, in tiles of [`MIX_TILE`] samples (in parallel across tiles,
+//!    SIMD inner loops);
 //! 3. the diffuse accumulators go through the BS.2127 decorrelators and are
 //!    added to the direct path delayed by their centre tap (255 samples), so
 //!    the engine's output stream runs [`LATENCY`] samples behind its input —
@@ -325,8 +326,7 @@ impl CpuEngine {
         }
         // 3. decorrelate the diffuse bus; add the direct path delayed by the centre tap
         if any_diffuse || self.conv.ringing() {
-            let mut slices: Vec<&mut [f32]> = self.diffuse.iter_mut().map(|d| &mut d[..CHUNK]).collect();
-            self.conv.process(&mut slices);
+            self.conv.process(&mut self.diffuse);
         }
         for s in 0..n {
             let (o, dir, dif, tail) = (&mut out[s], &self.direct[s], &self.diffuse[s], &mut self.tail[s]);

@@ -698,8 +698,7 @@ impl LayoutEngine for GpuEngine {
                     d.fill(0.0);
                 }
             }
-            let mut slices: Vec<&mut [f32]> = self.diffuse.iter_mut().map(|d| &mut d[..CHUNK]).collect();
-            self.conv.process(&mut slices);
+            self.conv.process(&mut self.diffuse);
         } else {
             for d in self.diffuse.iter_mut() {
                 d.fill(0.0);

@@ -262,7 +262,7 @@ fn local_name(buf: &[u8], (a, b): (usize, usize)) -> &[u8] {
     }
 }
 
-fn newlines(bytes: &[u8]) -> u32 {
+pub(super) fn newlines(bytes: &[u8]) -> u32 {
     u32::try_from(memchr::memchr_iter(b'\n', bytes).count()).unwrap_or(u32::MAX)
 }
 
@@ -587,17 +587,19 @@ impl BlockCursor {
             // fails there, and what follows that element's start is read
             // again with more bytes. An element that is whole and still fails
             // is an error in the file.
-            let used = match parsed {
-                Ok(()) => valid,
-                Err((_, at)) if !eof && complete_prefix(&self.buf[at.min(valid)..valid]) == 0 => at.min(valid),
-                Err((e, _)) => return Err(e),
+            let (used, line) = match parsed {
+                Ok(line) => (valid, line),
+                Err((_, at, line)) if !eof && complete_prefix(&self.buf[at.min(valid)..valid]) == 0 => {
+                    (at.min(valid), line)
+                }
+                Err((e, ..)) => return Err(e),
             };
             let n = self.ready.len() - before;
             if n > self.remaining {
                 return Err(self.changed());
             }
             self.remaining -= n;
-            self.line = self.line.saturating_add(newlines(&self.buf[..used]));
+            self.line = line;
             self.buf.drain(..used);
         }
     }

@@ -36,7 +36,7 @@ use super::elements::{
     MatrixBlock, MatrixCoefficient, ObjectBlock, ObjectDivergence, ObjectPosition, Origin, PositionOffset, Screen,
     ScreenEdgeLock, SpeakerPosition, TypeDefinition, VerticalEdge, Zone,
 };
-use super::stream::{DeferredBlocks, XmlSource};
+use super::stream::{DeferredBlocks, XmlSource, newlines};
 use super::{AdmError, AdmErrorKind, Document, Location};
 use crate::notice::{Notice, Notices};
 use crate::time::Time;
@@ -103,10 +103,10 @@ fn parse_document(
 /// Parses the audioBlockFormats of `xml`, a fragment of channel `channel_id`
 /// (of `type_definition`) that starts at line `line` of `file`, onto `out`;
 /// anything else in the fragment (whitespace, comments, other elements,
-/// already read with the skeleton) is skipped. On error, also returns the
-/// offset where the top-level element that failed starts (the blocks before
-/// it are in `out`): a fragment cut inside an element fails there, and the
-/// caller reads on from that offset.
+/// already read with the skeleton) is skipped. Returns the line the fragment
+/// ends on; on error, also the offset (and line) where the top-level element
+/// that failed starts (the blocks before it are in `out`): a fragment cut
+/// inside an element fails there, and the caller reads on from that offset.
 pub(crate) fn parse_blocks(
     xml: &str,
     file: &str,
@@ -115,16 +115,16 @@ pub(crate) fn parse_blocks(
     channel_id: &str,
     state: &mut BlockState,
     out: &mut std::collections::VecDeque<BlockFormat>,
-) -> Result<(), (AdmError, usize)> {
+) -> Result<u32, (AdmError, usize, u32)> {
     let bytes = xml.as_bytes();
     let (mut at, mut line) = (0, line.max(1));
     loop {
         while let Some(&c @ (b' ' | b'\t' | b'\r' | b'\n')) = bytes.get(at) {
-            line += u32::from(c == b'\n');
+            line = line.saturating_add(u32::from(c == b'\n'));
             at += 1;
         }
         let Some(rest) = xml.get(at..).filter(|r| !r.is_empty()) else {
-            return Ok(());
+            return Ok(line);
         };
         let fast = match type_definition {
             TypeDefinition::Objects => fast::objects_block(rest, channel_id, line, &mut state.memo),
@@ -135,11 +135,15 @@ pub(crate) fn parse_blocks(
                 out.push_back(block);
                 used
             }
-            None => parse_one_block(rest, file, line, type_definition, channel_id, state, out)
-                .map_err(|(e, off)| (e, off + at))?,
+            None => {
+                parse_one_block(rest, file, line, type_definition, channel_id, state, out).map_err(|(e, off)| {
+                    let failed = line.saturating_add(newlines(bytes.get(at..at + off).unwrap_or_default()));
+                    (e, off + at, failed)
+                })?
+            }
         };
         let used = used.clamp(1, rest.len());
-        line = line.saturating_add(count_newlines(bytes.get(at..at + used).unwrap_or_default()));
+        line = line.saturating_add(newlines(bytes.get(at..at + used).unwrap_or_default()));
         at += used;
     }
 }
@@ -177,10 +181,6 @@ fn parse_one_block(
     state.memo = std::mem::take(&mut p.memo);
     state.notices.extend(p.notices.into_vec());
     result.map(|()| used)
-}
-
-fn count_newlines(bytes: &[u8]) -> u32 {
-    u32::try_from(memchr::memchr_iter(b'\n', bytes).count()).unwrap_or(u32::MAX)
 }
 
 /// Line (and column) of byte offsets. Offsets are asked for in increasing

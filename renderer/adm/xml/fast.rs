@@ -485,8 +485,9 @@ mod tests {
             &mut state,
             &mut out,
         );
-        let (_, at) = r.expect_err("the last block is refused");
+        let (_, at, line) = r.expect_err("the last block is refused");
         assert_eq!(at, text.len(), "the error names the refused block's start");
+        assert_eq!(line, 28, "and its line");
         let lines: Vec<u32> = out.iter().map(|b| b.origin.line).collect();
         assert_eq!(lines, vec![10, 16, 20, 24]);
         let gains: Vec<f64> = out

@@ -481,9 +481,7 @@ impl Bw64Reader {
                         prefetch(ahead);
                     }
                     if let Some(d) = o.get_mut(done + t..done + t + rows) {
-                        for (v, row) in d.iter_mut().zip(rows_out.chunks_exact(channels)) {
-                            *v = row.get(ch).copied().unwrap_or(0.0);
-                        }
+                        copy_column(rows_out, channels, ch, d);
                     }
                 }
                 t += rows;
@@ -601,21 +599,59 @@ fn decode_rows(kind: Kind, tile: &[u8], block_align: usize, channels: usize, out
     }
 }
 
+/// Copies column `ch` of `rows` (frame after frame, `channels` samples
+/// each) into `out`, one sample per frame: a whole tile of frames with two
+/// gathers and two vector stores where the CPU has AVX2 (a tile's column is
+/// one cache line of the destination, written at once), else sample by sample.
+fn copy_column(rows: &[f32], channels: usize, ch: usize, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if out.len() == DECODE_TILE && ch < channels && rows.len() >= DECODE_TILE * channels && avx2() {
+        // SAFETY: the CPU has AVX2; the checks above keep every gathered
+        // index (row r < 16, column ch < channels) inside `rows`.
+        unsafe { copy_column_avx2(rows, channels, ch, out) };
+        return;
+    }
+    for (v, row) in out.iter_mut().zip(rows.chunks_exact(channels.max(1))) {
+        *v = row.get(ch).copied().unwrap_or(0.0);
+    }
+}
+
+/// [`copy_column`] for a whole tile with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn copy_column_avx2(rows: &[f32], channels: usize, ch: usize, out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let c = channels as i32;
+    let idx = _mm256_setr_epi32(0, c, 2 * c, 3 * c, 4 * c, 5 * c, 6 * c, 7 * c);
+    // SAFETY (caller): rows holds 16 × channels samples, ch < channels, out
+    // holds 16 samples.
+    unsafe {
+        let base = rows.as_ptr().add(ch);
+        let lo = _mm256_i32gather_ps::<4>(base, idx);
+        let hi = _mm256_i32gather_ps::<4>(base.add(8 * channels), idx);
+        _mm256_storeu_ps(out.as_mut_ptr(), lo);
+        _mm256_storeu_ps(out.as_mut_ptr().add(8), hi);
+    }
+}
+
+/// Whether the CPU has AVX2 (and `ADMIX_KERNEL=scalar` does not ask for
+/// the plain loops), checked once.
+#[cfg(target_arch = "x86_64")]
+fn avx2() -> bool {
+    static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVX2.get_or_init(|| {
+        std::env::var("ADMIX_KERNEL").ok().as_deref() != Some("scalar") && std::arch::is_x86_feature_detected!("avx2")
+    })
+}
+
 /// Converts the 24-bit samples at the start of `src` into `out` with SIMD,
 /// as many as it can (it reads 32 bytes per 8 samples, so it stops before the
 /// end of `src`); returns how many. The values equal [`decode`]'s.
 fn i24_simd(src: &[u8], out: &mut [f32]) -> usize {
     #[cfg(target_arch = "x86_64")]
-    {
-        static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        let avx2 = *AVX2.get_or_init(|| {
-            std::env::var("ADMIX_KERNEL").ok().as_deref() != Some("scalar")
-                && std::arch::is_x86_feature_detected!("avx2")
-        });
-        if avx2 {
-            // SAFETY: the CPU has AVX2 (checked above).
-            return unsafe { i24_avx2(src, out) };
-        }
+    if avx2() {
+        // SAFETY: the CPU has AVX2 (checked above).
+        return unsafe { i24_avx2(src, out) };
     }
     let _ = (src, out);
     0
@@ -1340,6 +1376,21 @@ mod tests {
                             );
                         }
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn column_copies_equal_the_plain_loop() {
+        for channels in [1usize, 2, 7, 8, 138] {
+            let rows: Vec<f32> = (0..DECODE_TILE * channels).map(|i| i as f32 * 0.5 - 3.0).collect();
+            for ch in 0..channels {
+                for n in [DECODE_TILE, 5] {
+                    let mut got = vec![f32::NAN; n];
+                    copy_column(&rows[..n * channels], channels, ch, &mut got);
+                    let want: Vec<f32> = (0..n).map(|r| rows[r * channels + ch]).collect();
+                    assert_eq!(got, want, "{channels} channels, column {ch}, {n} frames");
                 }
             }
         }

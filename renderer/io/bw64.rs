@@ -469,7 +469,8 @@ impl Bw64Reader {
             // channels copied out; else each wanted channel is decoded
             // straight from the tile's bytes
             let channels = usize::from(self.format.channels);
-            let rows_first = kind == Kind::I24 && simd();
+            let simd = if kind == Kind::I24 { simd() } else { None };
+            let rows_first = simd.is_some();
             let mut t = 0;
             while t < take {
                 let rows = (take - t).min(DECODE_TILE);
@@ -477,7 +478,7 @@ impl Bw64Reader {
                 if rows_first {
                     self.scratch.resize(DECODE_TILE * channels, 0.0);
                     let rows_out = self.scratch.get_mut(..rows * channels).unwrap_or(&mut []);
-                    decode_rows(kind, tile, block_align, channels, rows_out);
+                    decode_rows(kind, tile, block_align, channels, rows_out, simd);
                 }
                 let tile = tile.get(..rows * block_align).unwrap_or(tile);
                 for (k, o) in out.iter_mut().enumerate() {
@@ -490,7 +491,13 @@ impl Bw64Reader {
                         continue;
                     };
                     if rows_first {
-                        copy_column(self.scratch.get(..rows * channels).unwrap_or(&[]), channels, ch, d);
+                        copy_column(
+                            self.scratch.get(..rows * channels).unwrap_or(&[]),
+                            channels,
+                            ch,
+                            d,
+                            simd,
+                        );
                     } else if kind == Kind::I24 {
                         decode_i24_column(tile, block_align, ch * 3, d);
                     } else {
@@ -608,13 +615,13 @@ fn decode_i24_column(bytes: &[u8], block_align: usize, offset: usize, out: &mut 
 /// Decodes `out.len() / channels` interleaved frames at the start of `tile`
 /// (`block_align` bytes each) into `out`, frame after frame with all of a
 /// frame's channels side by side. `tile` may go on past those frames.
-fn decode_rows(kind: Kind, tile: &[u8], block_align: usize, channels: usize, out: &mut [f32]) {
+fn decode_rows(kind: Kind, tile: &[u8], block_align: usize, channels: usize, out: &mut [f32], simd: Option<Simd>) {
     let bps = kind.bytes();
     for (r, row_out) in out.chunks_exact_mut(channels.max(1)).enumerate() {
         let row = tile.get(r * block_align..).unwrap_or(&[]);
         let simd = match kind {
             // may read past the frame: the bytes of `tile` that follow
-            Kind::I24 if channels * 3 <= block_align => i24_simd(row, row_out),
+            Kind::I24 if channels * 3 <= block_align => simd.map_or(0, |t| i24_simd(row, row_out, t)),
             _ => 0,
         };
         let rest = row.get(simd * bps..channels * bps).unwrap_or(&[]);
@@ -628,11 +635,11 @@ fn decode_rows(kind: Kind, tile: &[u8], block_align: usize, channels: usize, out
 /// each) into `out`, one sample per frame: a whole tile of frames with two
 /// gathers and two vector stores where the CPU has AVX2 (a tile's column is
 /// one cache line of the destination, written at once), else sample by sample.
-fn copy_column(rows: &[f32], channels: usize, ch: usize, out: &mut [f32]) {
+fn copy_column(rows: &[f32], channels: usize, ch: usize, out: &mut [f32], simd: Option<Simd>) {
     #[cfg(target_arch = "x86_64")]
-    if out.len() == DECODE_TILE && ch < channels && rows.len() >= DECODE_TILE * channels && simd() {
-        // SAFETY: the CPU has AVX2; the checks above keep every gathered
-        // index (row r < 16, column ch < channels) inside `rows`.
+    if simd.is_some() && out.len() == DECODE_TILE && ch < channels && rows.len() >= DECODE_TILE * channels {
+        // SAFETY: a `Simd` exists, so the CPU has AVX2; the checks above keep
+        // every gathered index (row r < 16, column ch < channels) inside `rows`.
         unsafe { copy_column_avx2(rows, channels, ch, out) };
         return;
     }
@@ -659,32 +666,42 @@ unsafe fn copy_column_avx2(rows: &[f32], channels: usize, ch: usize, out: &mut [
     }
 }
 
-/// Whether the decoder's SIMD paths run: the CPU has AVX2 and
-/// `ADMIX_KERNEL=scalar` does not ask for the plain loops (checked once).
-fn simd() -> bool {
+/// Proof that the decoder's SIMD paths may run, made only by [`simd`]:
+/// the CPU check is done once per read, not per tile or channel.
+#[derive(Clone, Copy)]
+struct Simd(());
+
+/// A [`Simd`] when the CPU has AVX2 and `ADMIX_KERNEL=scalar` does not ask
+/// for the plain loops (detected once).
+fn simd() -> Option<Simd> {
     #[cfg(target_arch = "x86_64")]
     {
         static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *AVX2.get_or_init(|| {
+        let avx2 = *AVX2.get_or_init(|| {
             std::env::var("ADMIX_KERNEL").ok().as_deref() != Some("scalar")
                 && std::arch::is_x86_feature_detected!("avx2")
-        })
+        });
+        avx2.then_some(Simd(()))
     }
     #[cfg(not(target_arch = "x86_64"))]
-    false
+    None
 }
 
 /// Converts the 24-bit samples at the start of `src` into `out` with SIMD,
 /// as many as it can (it reads 32 bytes per 8 samples, so it stops before the
 /// end of `src`); returns how many. The values equal [`decode`]'s.
-fn i24_simd(src: &[u8], out: &mut [f32]) -> usize {
+fn i24_simd(src: &[u8], out: &mut [f32], simd: Simd) -> usize {
     #[cfg(target_arch = "x86_64")]
-    if simd() {
-        // SAFETY: the CPU has AVX2 (checked above).
-        return unsafe { i24_avx2(src, out) };
+    {
+        let _ = simd;
+        // SAFETY: a `Simd` exists, so the CPU has AVX2.
+        unsafe { i24_avx2(src, out) }
     }
-    let _ = (src, out);
-    0
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (src, out, simd);
+        0
+    }
 }
 
 /// [`i24_simd`] with AVX2: 24 bytes → eight i32 with the sample in the top
@@ -1396,7 +1413,7 @@ mod tests {
                         decode(kind, &bytes, align, c * kind.bytes(), w);
                     }
                     let mut got = vec![9.0f32; frames * channels];
-                    decode_rows(kind, &bytes, align, channels, &mut got);
+                    decode_rows(kind, &bytes, align, channels, &mut got, simd());
                     for (r, row) in got.chunks_exact(channels).enumerate() {
                         for (c, v) in row.iter().enumerate() {
                             assert_eq!(
@@ -1431,7 +1448,7 @@ mod tests {
             for ch in 0..channels {
                 for n in [DECODE_TILE, 5] {
                     let mut got = vec![f32::NAN; n];
-                    copy_column(&rows[..n * channels], channels, ch, &mut got);
+                    copy_column(&rows[..n * channels], channels, ch, &mut got, simd());
                     let want: Vec<f32> = (0..n).map(|r| rows[r * channels + ch]).collect();
                     assert_eq!(got, want, "{channels} channels, column {ch}, {n} frames");
                 }

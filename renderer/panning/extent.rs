@@ -35,10 +35,18 @@ pub struct SpreadingPanner {
     xs: Vec<f64>,
     ys: Vec<f64>,
     zs: Vec<f64>,
+    /// Positions as (x, y, z, 0), for the AVX2 walk's loads of scattered points.
+    xyz: Vec<[f64; 4]>,
+    xs32: Vec<f32>,
+    ys32: Vec<f32>,
+    zs32: Vec<f32>,
     /// Gains in ear's order, `row_stride` per point (`num_channels` rounded
     /// up to a multiple of 4, zero-padded).
     row_gains: Vec<f64>,
     row_stride: usize,
+    /// Per row, running sums of `row_gains` (`row_stride` wide): entry
+    /// `prefix + k` of row r is Σ of its first k points (k = 0..=n).
+    row_prefix: Vec<f64>,
     row_kernel: RowKernel,
 }
 
@@ -48,6 +56,8 @@ pub struct SpreadingPanner {
 struct GridRow {
     start: usize,
     n: usize,
+    /// index of the row's first entry in `row_prefix` (start + row number)
+    prefix: usize,
     sin_el: f64,
     cos_el: f64,
     /// points per degree of azimuth
@@ -125,18 +135,7 @@ fn acos_approx(t: f64) -> f64 {
 /// y^19 (the next term is below 2e-17 · y there; |y| ≤ sin 10° in use).
 #[inline]
 fn asin_small(y: f64) -> f64 {
-    const C: [f64; 10] = [
-        1.0,
-        1.0 / 6.0,
-        3.0 / 40.0,
-        5.0 / 112.0,
-        35.0 / 1152.0,
-        63.0 / 2816.0,
-        231.0 / 13312.0,
-        143.0 / 10240.0,
-        6435.0 / 557_056.0,
-        12155.0 / 1_245_184.0,
-    ];
+    const C: [f64; 10] = ASIN_SERIES;
     // Estrin's scheme in z = y²: a short dependency chain
     let z = y * y;
     let z2 = z * z;
@@ -150,6 +149,20 @@ fn asin_small(y: f64) -> f64 {
     let acc = (p01 + z2 * p23) + z4 * (p45 + z2 * p67) + z8 * p89;
     y * acc
 }
+
+/// Maclaurin coefficients of asin(y)/y in y².
+const ASIN_SERIES: [f64; 10] = [
+    1.0,
+    1.0 / 6.0,
+    3.0 / 40.0,
+    5.0 / 112.0,
+    35.0 / 1152.0,
+    63.0 / 2816.0,
+    231.0 / 13312.0,
+    143.0 / 10240.0,
+    6435.0 / 557_056.0,
+    12155.0 / 1_245_184.0,
+];
 
 impl SpreadingPanner {
     pub fn new(psp: &PointSourcePanner) -> Self {
@@ -170,6 +183,7 @@ impl SpreadingPanner {
             rows.push(GridRow {
                 start,
                 n,
+                prefix: start + r,
                 sin_el: el.sin(),
                 cos_el: el.cos(),
                 inv_step: n as f64 / 360.0,
@@ -188,6 +202,11 @@ impl SpreadingPanner {
             xs: input.iter().map(|p| p[0]).chain([0.0; 4]).collect(),
             ys: input.iter().map(|p| p[1]).chain([0.0; 4]).collect(),
             zs: input.iter().map(|p| p[2]).chain([0.0; 4]).collect(),
+            xyz: input.iter().map(|p| [p[0], p[1], p[2], 0.0]).collect(),
+            // the same in f32, padded by 8 (the AVX2 walk's sort)
+            xs32: input.iter().map(|p| p[0] as f32).chain([0.0; 8]).collect(),
+            ys32: input.iter().map(|p| p[1] as f32).chain([0.0; 8]).collect(),
+            zs32: input.iter().map(|p| p[2] as f32).chain([0.0; 8]).collect(),
             row_gains: {
                 let stride = nc.div_ceil(4) * 4;
                 let mut g = vec![0.0; input.len() * stride];
@@ -197,8 +216,24 @@ impl SpreadingPanner {
                 g
             },
             row_stride: nc.div_ceil(4) * 4,
+            row_prefix: Vec::new(),
             row_kernel: row_kernel(),
         };
+        let stride = sp.row_stride;
+        let mut prefix = vec![0.0; (input.len() + N_ROWS) * stride];
+        for row in &sp.rows {
+            for k in 0..row.n {
+                let (done, next) = prefix.split_at_mut((row.prefix + k + 1) * stride);
+                let (sum, g) = (
+                    &done[(row.prefix + k) * stride..],
+                    &sp.row_gains[(row.start + k) * stride..],
+                );
+                for c in 0..stride {
+                    next[c] = sum[c] + g[c];
+                }
+            }
+        }
+        sp.row_prefix = prefix;
         let mut assigned = vec![false; input.len()];
         let (x, y, z) = ([1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]);
         let (nx, ny, nz) = ([-1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]);
@@ -378,25 +413,47 @@ impl SpreadingPanner {
     }
 }
 
-/// The row walk of [`SpreadingPanner::weighted_sum_rows`], compiled twice
-/// (plain, and for AVX2 + FMA CPUs; no FMA contraction is used, so both give
-/// the same numbers). `total` has `row_stride` entries or more.
+/// A run of grid points in one row: (first point, length, row).
+/// (Narrow, so that the per-block array of runs is small to set up.)
+type Run = (u16, u16, u16);
+
+/// A run's first point, length and row.
 #[inline(always)]
-fn rows_generic(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> bool {
+fn run_parts(r: Run) -> (usize, usize, usize) {
+    (usize::from(r.0), usize::from(r.1), usize::from(r.2))
+}
+
+/// The runs of grid points the row walk of
+/// [`SpreadingPanner::weighted_sum_rows`] weighs: each row's interval of
+/// azimuth within the cap around the source. Returns the number of runs, or
+/// None when the cap is too large for the walk to pay.
+#[inline(always)]
+fn candidate_runs(sp: &SpreadingPanner, wf: &WeightFunc, runs: &mut [Run; 2 * N_ROWS]) -> Option<usize> {
     use std::f64::consts::PI;
-    // margins cover acos_approx (7e-5 rad) and rounding, generously
+    // the radius's margin covers rounding, generously
     let cap = wf.circle_pos + wf.circle_radius + FADE_WIDTH_DEG.to_radians() + 1e-3;
     if cap >= PI {
-        return false;
+        return None;
     }
-    let cos_cap = cap.cos();
+    // cos(circle_pos + (R + fade) + 1e-3) by angle addition
+    let (s1, c1) = (
+        wf.sin_cp * wf.cos_r_out + wf.cos_cp * wf.sin_r_out,
+        wf.cos_cp * wf.cos_r_out - wf.sin_cp * wf.sin_r_out,
+    );
+    let cos_cap = c1 * 0.999_999_500_000_041_7 - s1 * 9.999_998_333_333_417e-4;
     let p = wf.basis[1];
-    let (se, ce) = (p[2], p[0].hypot(p[1]));
-    let azc = azimuth(p);
+    let (se, ce) = (p[2], (p[0] * p[0] + p[1] * p[1]).sqrt());
+    // the source's azimuth, −atan2(p0, p1), within 7e-5 rad
+    let azc = if ce > 0.0 {
+        let a = acos_approx(p[1] / ce).to_degrees();
+        if p[0] > 0.0 { -a } else { a }
+    } else {
+        0.0
+    };
+    // covers acos_approx's error twice (half-width and centre)
     let margin_deg = 2e-4f64.to_degrees();
-    let mut runs = [(0usize, 0usize); 2 * N_ROWS];
     let (mut n_runs, mut count) = (0, 0);
-    for row in &sp.rows {
+    for (r, row) in sp.rows.iter().enumerate() {
         let num = cos_cap - se * row.sin_el;
         let den = ce * row.cos_el;
         let whole = if den <= 1e-12 {
@@ -420,12 +477,20 @@ fn rows_generic(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> boo
                 if len >= row.n {
                     true
                 } else {
-                    let a = k0.rem_euclid(row.n as i64) as usize;
+                    // k0 mod n; k0 ≥ −n here, so no division as a rule
+                    let n = row.n as i64;
+                    let a = if (0..n).contains(&k0) {
+                        k0
+                    } else if (-n..0).contains(&k0) {
+                        k0 + n
+                    } else {
+                        k0.rem_euclid(n)
+                    } as usize;
                     let first = len.min(row.n - a);
-                    runs[n_runs] = (row.start + a, first);
+                    runs[n_runs] = ((row.start + a) as u16, first as u16, r as u16);
                     n_runs += 1;
                     if first < len {
-                        runs[n_runs] = (row.start, len - first);
+                        runs[n_runs] = (row.start as u16, (len - first) as u16, r as u16);
                         n_runs += 1;
                     }
                     count += len;
@@ -434,19 +499,57 @@ fn rows_generic(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> boo
             }
         };
         if whole {
-            runs[n_runs] = (row.start, row.n);
+            runs[n_runs] = (row.start as u16, row.n as u16, r as u16);
             n_runs += 1;
             count += row.n;
         }
     }
-    if count > ROW_WALK_MAX_POINTS {
-        return false;
+    (count <= ROW_WALK_MAX_POINTS).then_some(n_runs)
+}
+
+/// Adds one run's weighted gains to `total` (`stride` wide), skipping the
+/// zero weights at its ends.
+#[inline(always)]
+fn accumulate_run(w: &[f64], gains: &[f64], stride: usize, total: &mut [f64]) {
+    let Some(a) = w.iter().position(|&v| v != 0.0) else {
+        return;
+    };
+    let b = w.iter().rposition(|&v| v != 0.0).unwrap_or(a) + 1;
+    let (w, gains) = (&w[a..b], &gains[a * stride..b * stride]);
+    match stride {
+        4 => accumulate::<4>(w, gains, total),
+        8 => accumulate::<8>(w, gains, total),
+        12 => accumulate::<12>(w, gains, total),
+        16 => accumulate::<16>(w, gains, total),
+        20 => accumulate::<20>(w, gains, total),
+        24 => accumulate::<24>(w, gains, total),
+        28 => accumulate::<28>(w, gains, total),
+        32 => accumulate::<32>(w, gains, total),
+        _ => {
+            for (&w, g) in w.iter().zip(gains.chunks_exact(stride)) {
+                for (t, g) in total.iter_mut().zip(g) {
+                    *t += w * g;
+                }
+            }
+        }
     }
+}
+
+/// The row walk of [`SpreadingPanner::weighted_sum_rows`] without SIMD
+/// intrinsics (the loops vectorise where the target allows). `total` has
+/// `row_stride` entries or more.
+#[inline(always)]
+fn rows_generic(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> bool {
+    let mut runs = [(0u16, 0u16, 0u16); 2 * N_ROWS];
+    let Some(n_runs) = candidate_runs(sp, wf, &mut runs) else {
+        return false;
+    };
     let stride = sp.row_stride;
     let total = &mut total[..stride];
     total.fill(0.0);
     let mut w = [0.0f64; MAX_ROW + 4];
-    for &(start, len) in &runs[..n_runs] {
+    for &run in &runs[..n_runs] {
+        let (start, len, _) = run_parts(run);
         // weights of the run, branch-free, four at a time (vectorises; the
         // position arrays are padded, so the last group may read past the
         // run and those weights are not used)
@@ -464,43 +567,25 @@ fn rows_generic(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> boo
                 w[l] = wf.weight_fast([x[l], y[l], z[l]]);
             }
         }
-        let w = &w[..len];
-        let gains = &sp.row_gains[start * stride..(start + len) * stride];
-        match stride {
-            4 => accumulate::<4>(w, gains, total),
-            8 => accumulate::<8>(w, gains, total),
-            12 => accumulate::<12>(w, gains, total),
-            16 => accumulate::<16>(w, gains, total),
-            20 => accumulate::<20>(w, gains, total),
-            24 => accumulate::<24>(w, gains, total),
-            28 => accumulate::<28>(w, gains, total),
-            32 => accumulate::<32>(w, gains, total),
-            _ => {
-                for (&w, g) in w.iter().zip(gains.chunks_exact(stride)) {
-                    if w != 0.0 {
-                        for (t, g) in total.iter_mut().zip(g) {
-                            *t += w * g;
-                        }
-                    }
-                }
-            }
-        }
+        accumulate_run(
+            &w[..len],
+            &sp.row_gains[start * stride..(start + len) * stride],
+            stride,
+            total,
+        );
     }
     true
 }
 
 /// total += Σ w·gains over one run, with `N` (the padded channel count)
-/// accumulators held in registers; the same sums, in the same order, as the
-/// plain loop.
+/// accumulators held in registers.
 #[inline(always)]
 fn accumulate<const N: usize>(w: &[f64], gains: &[f64], total: &mut [f64]) {
     let mut acc = [0.0f64; N];
     acc.copy_from_slice(&total[..N]);
     for (&w, g) in w.iter().zip(gains.chunks_exact(N)) {
-        if w != 0.0 {
-            for k in 0..N {
-                acc[k] += w * g[k];
-            }
+        for k in 0..N {
+            acc[k] += w * g[k];
         }
     }
     total[..N].copy_from_slice(&acc);
@@ -522,10 +607,339 @@ fn rows_plain(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> bool 
     rows_generic(sp, wf, total)
 }
 
+/// Lane orders that move the set lanes of an 8-bit mask to the front
+/// (`_mm256_permutevar8x32_epi32` controls), for compacting point indices.
+#[cfg(target_arch = "x86_64")]
+static COMPACT8: [[i32; 8]; 256] = {
+    let mut t = [[0i32; 8]; 256];
+    let mut m = 0;
+    while m < 256 {
+        let (mut n, mut l) = (0, 0);
+        while l < 8 {
+            if m & (1 << l) != 0 {
+                t[m][n] = l;
+                n += 1;
+            }
+            l += 1;
+        }
+        m += 1;
+    }
+    t
+};
+
+/// How far (in sines and cosines) a point must be from a boundary of the
+/// shape for the single-precision sort of [`rows_avx2`] to decide it: its
+/// values differ from the double-precision ones by under 3e-6 (positions
+/// and basis rounded to f32, 2^-24 each, through dot products of three
+/// terms and the folded tests), so a decision with this margin is the one
+/// double precision makes.
+const SORT_MARGIN: f64 = 1e-5;
+
+/// The row walk for AVX2 + FMA CPUs, in three passes.
+///
+/// 1. Each candidate is sorted eight at a time in single precision, with a
+///    margin ([`SORT_MARGIN`]): surely inside (weight 1), surely outside
+///    (0), or maybe in the fade band. The last are listed.
+/// 2. The listed points are weighed four at a time in double precision,
+///    exactly as [`WeightFunc::weight_fast`] does (inside and outside
+///    included), and their weighted gains added.
+/// 3. Each stretch of inside points in a run adds the difference of its
+///    row's running sums of gains (`row_prefix`).
+///
+/// The sum equals the plain walk's within rounding (~1e-15 relative): the
+/// weights are the same, the order of the additions differs.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn rows_avx2(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> bool {
-    rows_generic(sp, wf, total)
+    // SAFETY (for the calls): this CPU has AVX2 and FMA, as this function requires.
+    match sp.row_stride {
+        4 => unsafe { rows_avx2_v::<1>(sp, wf, total) },
+        8 => unsafe { rows_avx2_v::<2>(sp, wf, total) },
+        12 => unsafe { rows_avx2_v::<3>(sp, wf, total) },
+        16 => unsafe { rows_avx2_v::<4>(sp, wf, total) },
+        20 => unsafe { rows_avx2_v::<5>(sp, wf, total) },
+        24 => unsafe { rows_avx2_v::<6>(sp, wf, total) },
+        28 => unsafe { rows_avx2_v::<7>(sp, wf, total) },
+        32 => unsafe { rows_avx2_v::<8>(sp, wf, total) },
+        _ => rows_generic(sp, wf, total),
+    }
+}
+
+/// [`WeightFunc::weight_fast`] four points at a time, operation for
+/// operation (no FMA), so with the same results bit for bit.
+#[cfg(target_arch = "x86_64")]
+struct WeightAvx2 {
+    basis: [[std::arch::x86_64::__m256d; 3]; 3],
+    /// sin_cp, cos_cp, c1_bias, flat_bias, flat_in, flat_out, −circ_in,
+    /// −circ_out, sin_r, cos_r
+    k: [std::arch::x86_64::__m256d; 10],
+}
+
+#[cfg(target_arch = "x86_64")]
+impl WeightAvx2 {
+    #[target_feature(enable = "avx2,fma")]
+    fn new(wf: &WeightFunc) -> Self {
+        use std::arch::x86_64::*;
+        let b = wf.basis;
+        WeightAvx2 {
+            basis: b.map(|row| row.map(|v| _mm256_set1_pd(v))),
+            k: [
+                wf.sin_cp,
+                wf.cos_cp,
+                wf.c1_bias,
+                wf.flat_bias,
+                wf.flat_in,
+                wf.flat_out,
+                -wf.circ_in,
+                -wf.circ_out,
+                wf.sin_r,
+                wf.cos_r,
+            ]
+            .map(|v| _mm256_set1_pd(v)),
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn weight(
+        &self,
+        x: std::arch::x86_64::__m256d,
+        y: std::arch::x86_64::__m256d,
+        z: std::arch::x86_64::__m256d,
+    ) -> std::arch::x86_64::__m256d {
+        use std::arch::x86_64::*;
+        let [
+            sin_cp,
+            cos_cp,
+            c1_bias,
+            flat_bias,
+            flat_in,
+            flat_out,
+            circ_in,
+            circ_out,
+            sin_r,
+            cos_r,
+        ] = self.k;
+        let set = _mm256_set1_pd;
+        let (one, neg_one, zero, sign) = (set(1.0), set(-1.0), _mm256_setzero_pd(), set(-0.0));
+        let clamp = |v: __m256d| _mm256_min_pd(_mm256_max_pd(v, neg_one), one);
+        // dot(v, b) = (v0·b0 + v1·b1) + v2·b2
+        let dot = |b: [__m256d; 3]| {
+            _mm256_add_pd(
+                _mm256_add_pd(_mm256_mul_pd(x, b[0]), _mm256_mul_pd(y, b[1])),
+                _mm256_mul_pd(z, b[2]),
+            )
+        };
+        let c0 = clamp(dot(self.basis[0]));
+        let c1 = clamp(dot(self.basis[1]));
+        let c2 = clamp(dot(self.basis[2]));
+        let a0 = _mm256_andnot_pd(sign, c0);
+        let f = _mm256_sub_pd(_mm256_mul_pd(c1, sin_cp), _mm256_mul_pd(a0, cos_cp));
+        let f = _mm256_add_pd(_mm256_min_pd(f, _mm256_add_pd(c1, c1_bias)), flat_bias);
+        let flat = _mm256_cmp_pd::<_CMP_GE_OQ>(f, zero);
+        let s = _mm256_andnot_pd(sign, c2);
+        let c = clamp(_mm256_add_pd(_mm256_mul_pd(a0, sin_cp), _mm256_mul_pd(c1, cos_cp)));
+        let u = _mm256_blendv_pd(c, s, flat);
+        let r = _mm256_sqrt_pd(_mm256_mul_pd(_mm256_sub_pd(one, u), _mm256_add_pd(one, u)));
+        let y_flat = _mm256_sub_pd(_mm256_mul_pd(s, cos_r), _mm256_mul_pd(r, sin_r));
+        let y_circ = _mm256_sub_pd(_mm256_mul_pd(r, cos_r), _mm256_mul_pd(c, sin_r));
+        let yv = _mm256_blendv_pd(y_circ, y_flat, flat);
+        let q = _mm256_blendv_pd(_mm256_xor_pd(c, sign), s, flat);
+        let q_in = _mm256_blendv_pd(circ_in, flat_in, flat);
+        let q_out = _mm256_blendv_pd(circ_out, flat_out, flat);
+        // fade_weight(y): asin_small by Estrin's scheme
+        let yv = _mm256_min_pd(_mm256_max_pd(yv, set(-0.2)), set(0.2));
+        let z1 = _mm256_mul_pd(yv, yv);
+        let z2 = _mm256_mul_pd(z1, z1);
+        let z4 = _mm256_mul_pd(z2, z2);
+        let z8 = _mm256_mul_pd(z4, z4);
+        let pair = |a: usize| _mm256_add_pd(set(ASIN_SERIES[a]), _mm256_mul_pd(set(ASIN_SERIES[a + 1]), z1));
+        let (p01, p23, p45, p67, p89) = (pair(0), pair(2), pair(4), pair(6), pair(8));
+        let acc = _mm256_add_pd(
+            _mm256_add_pd(
+                _mm256_add_pd(p01, _mm256_mul_pd(z2, p23)),
+                _mm256_mul_pd(z4, _mm256_add_pd(p45, _mm256_mul_pd(z2, p67))),
+            ),
+            _mm256_mul_pd(z8, p89),
+        );
+        let wv = _mm256_sub_pd(one, _mm256_mul_pd(_mm256_mul_pd(yv, acc), set(INV_FADE)));
+        let wv = _mm256_min_pd(_mm256_max_pd(wv, zero), one);
+        // 1 inside, else 0 outside
+        let wv = _mm256_blendv_pd(wv, zero, _mm256_cmp_pd::<_CMP_GE_OQ>(q, q_out));
+        _mm256_blendv_pd(wv, one, _mm256_cmp_pd::<_CMP_LE_OQ>(q, q_in))
+    }
+}
+
+/// [`rows_avx2`] for `row_stride` = 4·`V`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> bool {
+    use std::arch::x86_64::*;
+    use std::mem::MaybeUninit;
+    let stride = 4 * V;
+    assert_eq!(sp.row_stride, stride);
+    let mut runs = [(0u16, 0u16, 0u16); 2 * N_ROWS];
+    let Some(n_runs) = candidate_runs(sp, wf, &mut runs) else {
+        return false;
+    };
+    let runs = &runs[..n_runs];
+
+    // (1) the sort, in f32
+    const CAP: usize = ROW_WALK_MAX_POINTS + 8;
+    // grid indices of the points that may be in the fade band
+    let mut maybe = [MaybeUninit::<i32>::uninit(); CAP];
+    let mp = maybe.as_mut_ptr().cast::<i32>();
+    let mut n_maybe = 0usize;
+    // per run, which of its points are surely inside
+    let mut inside_bits = [MaybeUninit::<[u64; 2]>::uninit(); 2 * N_ROWS];
+    {
+        let bs = |k: usize, a: usize| _mm256_set1_ps(wf.basis[k][a] as f32);
+        let (b00, b01, b02) = (bs(0, 0), bs(0, 1), bs(0, 2));
+        let (b10, b11, b12) = (bs(1, 0), bs(1, 1), bs(1, 2));
+        let (b20, b21, b22) = (bs(2, 0), bs(2, 1), bs(2, 2));
+        let set = |v: f64| _mm256_set1_ps(v as f32);
+        let (sin_cp, cos_cp) = (set(wf.sin_cp), set(wf.cos_cp));
+        let (c1_bias, flat_bias) = (set(wf.c1_bias), set(wf.flat_bias));
+        let (m_pos, m_neg) = (set(SORT_MARGIN), set(-SORT_MARGIN));
+        let (flat_in, flat_out) = (set(wf.flat_in - SORT_MARGIN), set(wf.flat_out + SORT_MARGIN));
+        let (circ_in, circ_out) = (set(wf.circ_in + SORT_MARGIN), set(wf.circ_out - SORT_MARGIN));
+        let (one, neg_one, sign) = (_mm256_set1_ps(1.0), _mm256_set1_ps(-1.0), _mm256_set1_ps(-0.0));
+        let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let clamp = |v: __m256| _mm256_min_ps(_mm256_max_ps(v, neg_one), one);
+        let dot = |x: __m256, y: __m256, z: __m256, b0: __m256, b1: __m256, b2: __m256| {
+            _mm256_fmadd_ps(z, b2, _mm256_fmadd_ps(y, b1, _mm256_mul_ps(x, b0)))
+        };
+        for (r, &run) in runs.iter().enumerate() {
+            let (start, len, _) = run_parts(run);
+            let mut bits = [0u64; 2];
+            let mut j = 0;
+            while j < len {
+                let i = start + j;
+                // SAFETY: the f32 position arrays have 8 padding values past the last point.
+                let (x, y, z) = unsafe {
+                    (
+                        _mm256_loadu_ps(sp.xs32.as_ptr().add(i)),
+                        _mm256_loadu_ps(sp.ys32.as_ptr().add(i)),
+                        _mm256_loadu_ps(sp.zs32.as_ptr().add(i)),
+                    )
+                };
+                let c0 = clamp(dot(x, y, z, b00, b01, b02));
+                let c1 = clamp(dot(x, y, z, b10, b11, b12));
+                let c2 = clamp(dot(x, y, z, b20, b21, b22));
+                let a0 = _mm256_andnot_ps(sign, c0);
+                // the flat/circle decision as weight_fast makes it, with the margin
+                let f = _mm256_fmsub_ps(c1, sin_cp, _mm256_mul_ps(a0, cos_cp));
+                let f = _mm256_add_ps(_mm256_min_ps(f, _mm256_add_ps(c1, c1_bias)), flat_bias);
+                let flat_sure = _mm256_cmp_ps::<_CMP_GE_OQ>(f, m_pos);
+                let circ_sure = _mm256_cmp_ps::<_CMP_LT_OQ>(f, m_neg);
+                let s = _mm256_andnot_ps(sign, c2);
+                let c = clamp(_mm256_fmadd_ps(a0, sin_cp, _mm256_mul_ps(c1, cos_cp)));
+                // inside (outside) for each part the point may be on
+                let sure_in = _mm256_and_ps(
+                    _mm256_or_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(s, flat_in), circ_sure),
+                    _mm256_or_ps(_mm256_cmp_ps::<_CMP_GE_OQ>(c, circ_in), flat_sure),
+                );
+                let sure_out = _mm256_and_ps(
+                    _mm256_or_ps(_mm256_cmp_ps::<_CMP_GE_OQ>(s, flat_out), circ_sure),
+                    _mm256_or_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(c, circ_out), flat_sure),
+                );
+                let valid = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((len - j) as i32), lanes));
+                let ins = _mm256_movemask_ps(_mm256_and_ps(sure_in, valid)) as u64;
+                let m = _mm256_movemask_ps(_mm256_andnot_ps(_mm256_or_ps(sure_in, sure_out), valid)) as usize;
+                // (j is a multiple of 8: a group's bits lie in one word)
+                bits[j / 64] |= ins << (j % 64);
+                let idx = _mm256_add_epi32(_mm256_set1_epi32(i as i32), lanes);
+                // SAFETY: a row of eight i32; n_maybe + 8 ≤ count + 8 ≤ CAP.
+                unsafe {
+                    let perm = _mm256_loadu_si256(COMPACT8[m].as_ptr().cast());
+                    _mm256_storeu_si256(mp.add(n_maybe).cast(), _mm256_permutevar8x32_epi32(idx, perm));
+                }
+                n_maybe += m.count_ones() as usize;
+                j += 8;
+            }
+            inside_bits[r].write(bits);
+        }
+    }
+
+    // (2) the listed points, in f64, four at a time (the last group is
+    // padded with point 0, whose weight is not used)
+    let mut a = [_mm256_setzero_pd(); V];
+    {
+        // their weights
+        let mut weights = [MaybeUninit::<f64>::uninit(); CAP];
+        let wp = weights.as_mut_ptr().cast::<f64>();
+        // SAFETY: n_maybe + 4 ≤ CAP.
+        unsafe { _mm_storeu_si128(mp.add(n_maybe).cast(), _mm_setzero_si128()) };
+        let weigh = WeightAvx2::new(wf);
+        let mut k = 0;
+        while k < n_maybe {
+            // SAFETY: entries below n_maybe + 4 were written, and each is a
+            // grid index (`xyz` holds every grid point).
+            let (x, y, z) = unsafe {
+                let p = |l: usize| _mm256_loadu_pd(sp.xyz.as_ptr().add(*mp.add(k + l) as usize).cast());
+                let (p0, p1, p2, p3) = (p(0), p(1), p(2), p(3));
+                let (t0, t1) = (_mm256_unpacklo_pd(p0, p1), _mm256_unpackhi_pd(p0, p1));
+                let (t2, t3) = (_mm256_unpacklo_pd(p2, p3), _mm256_unpackhi_pd(p2, p3));
+                (
+                    _mm256_permute2f128_pd::<0x20>(t0, t2),
+                    _mm256_permute2f128_pd::<0x20>(t1, t3),
+                    _mm256_permute2f128_pd::<0x31>(t0, t2),
+                )
+            };
+            let wv = weigh.weight(x, y, z);
+            // SAFETY: k + 4 ≤ n_maybe + 4 ≤ CAP.
+            unsafe { _mm256_storeu_pd(wp.add(k), wv) };
+            k += 4;
+        }
+        for k in 0..n_maybe {
+            // SAFETY: the weights and indices below n_maybe were written;
+            // each index is a grid point's, so its row of gains exists.
+            let (w, g) = unsafe { (_mm256_set1_pd(*wp.add(k)), *mp.add(k) as usize * stride) };
+            for v in 0..V {
+                // SAFETY: as above.
+                let gv = unsafe { _mm256_loadu_pd(sp.row_gains.as_ptr().add(g + 4 * v)) };
+                a[v] = _mm256_add_pd(a[v], _mm256_mul_pd(w, gv));
+            }
+        }
+    }
+
+    // (3) the stretches of inside points
+    let mut b = [_mm256_setzero_pd(); V];
+    let pre = sp.row_prefix.as_ptr();
+    for (r, &run) in runs.iter().enumerate() {
+        let (start, _, row) = run_parts(run);
+        let row = &sp.rows[row];
+        // the run's first point in the row's running sums
+        let p0 = row.prefix + (start - row.start);
+        // SAFETY: written for every run in pass (1).
+        let bits = unsafe { inside_bits[r].assume_init() };
+        for (word, &bits) in bits.iter().enumerate() {
+            let mut ins = bits;
+            while ins != 0 {
+                let lo = ins.trailing_zeros() as usize;
+                let n = (!(ins >> lo)).trailing_zeros() as usize;
+                ins &= if n == 64 { 0 } else { !(((1u64 << n) - 1) << lo) };
+                let (k0, k1) = (p0 + 64 * word + lo, p0 + 64 * word + lo + n);
+                assert!(k1 <= row.prefix + row.n);
+                for v in 0..V {
+                    // SAFETY: k0 < k1 ≤ row.prefix + row.n: entries of the table.
+                    let (s0, s1) = unsafe {
+                        (
+                            _mm256_loadu_pd(pre.add(k0 * stride + 4 * v)),
+                            _mm256_loadu_pd(pre.add(k1 * stride + 4 * v)),
+                        )
+                    };
+                    b[v] = _mm256_add_pd(b[v], _mm256_sub_pd(s1, s0));
+                }
+            }
+        }
+    }
+    let total = &mut total[..stride];
+    for v in 0..V {
+        // SAFETY: total holds 4·V values.
+        unsafe { _mm256_storeu_pd(total.as_mut_ptr().add(4 * v), _mm256_add_pd(a[v], b[v])) };
+    }
+    true
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -561,9 +975,11 @@ fn calc_basis(pos: V3) -> [V3; 3] {
     // rows are cart(az − 90, 0), cart(az, el), cart(az, el + 90). Equal to
     // the trigonometric form within a few ulp. (tan(1e-5°) = 1.745e-7: the
     // pole rule below applies only where ρ < 1.745e-7·|p2|.)
-    let rho = p[0].hypot(p[1]);
+    // (square roots of sums of squares rather than hypot: |p| = 1, so
+    // nothing overflows, and an underflowing ρ takes the exact path below)
+    let rho = (p[0] * p[0] + p[1] * p[1]).sqrt();
     if rho > 2e-7 * p[2].abs() {
-        let n = rho.hypot(p[2]);
+        let n = (rho * rho + p[2] * p[2]).sqrt();
         let (sa, ca) = (p[0] / rho, p[1] / rho);
         let (se, ce) = (p[2] / n, rho / n);
         return [[ca, -sa, 0.0], [sa * ce, ca * ce, se], [-sa * se, -ca * se, ce]];
@@ -592,6 +1008,9 @@ struct WeightFunc {
     /// sin and cos of the radius R.
     sin_r: f64,
     cos_r: f64,
+    /// sin and cos of R + fade.
+    sin_r_out: f64,
+    cos_r_out: f64,
     /// Flat part: inside when |sin elevation| ≤ `flat_in` (sin R, or 2 when
     /// R ≥ 90°), outside when ≥ `flat_out` (sin(R + fade), or 2: never).
     flat_in: f64,
@@ -607,10 +1026,12 @@ struct WeightFunc {
     c1_bias: f64,
 }
 
+/// 1 / fade width (radians).
+const INV_FADE: f64 = 1.0 / (FADE_WIDTH_DEG * std::f64::consts::PI / 180.0);
+
 /// The weight in the fade band from y = sin(θ − R): 1 − (θ − R)/fade.
 #[inline]
 fn fade_weight(y: f64) -> f64 {
-    const INV_FADE: f64 = 1.0 / (FADE_WIDTH_DEG * std::f64::consts::PI / 180.0);
     (1.0 - asin_small(y.clamp(-0.2, 0.2)) * INV_FADE).clamp(0.0, 1.0)
 }
 
@@ -670,6 +1091,8 @@ impl WeightFunc {
             cos_cp,
             sin_r,
             cos_r,
+            sin_r_out,
+            cos_r_out,
             flat_in: if r >= PI / 2.0 { 2.0 } else { sin_r },
             flat_out: if r_out >= PI / 2.0 { 2.0 } else { sin_r_out },
             circ_in: if r >= PI { -2.0 } else { cos_r },
@@ -974,6 +1397,18 @@ mod tests {
                 sp.weighted_sum_brute(&wf, &mut b);
                 let rows = sp.weighted_sum_rows(&wf, &mut c);
                 by_rows += usize::from(rows);
+                // this CPU's kernel (AVX2 where there is one) gives the
+                // plain walk's sums within rounding
+                let mut d = vec![f64::NAN; sp.row_stride];
+                assert_eq!(rows_plain(&sp, &wf, &mut d), rows);
+                assert!(
+                    !rows
+                        || c[..nc]
+                            .iter()
+                            .zip(&d)
+                            .all(|(x, y)| (x - y).abs() <= 1e-13 * (1.0 + y.abs())),
+                    "{name} az {az} el {el} w {w} h {h}: kernel {c:?} vs plain {d:?}"
+                );
                 for k in 0..nc {
                     let tol = 1e-12 * (1.0 + b[k].abs());
                     assert!((a[k] - b[k]).abs() < tol, "{name} tree w {w} h {h}: {a:?} vs {b:?}");
@@ -985,6 +1420,69 @@ mod tests {
             }
         }
         assert!(by_rows > 3000, "the row walk took only {by_rows} of 9000 cases");
+    }
+
+    /// Small extents, where the fade band is thin and its edges are where
+    /// the single-precision sort of the AVX2 walk must defer to double
+    /// precision: the walk equals the brute-force sum all the same.
+    #[test]
+    fn row_walk_equals_brute_force_for_small_extents() {
+        use crate::layout::Layout;
+        let mut rnd = rng();
+        for name in ["4+7+0", "9.1.6"] {
+            let psp = PointSourcePanner::new(&Layout::builtin(name).unwrap().unwrap()).unwrap();
+            let sp = SpreadingPanner::new(&psp);
+            let nc = sp.num_channels;
+            let (mut b, mut c) = (vec![0.0; nc], vec![0.0; sp.row_stride]);
+            for _ in 0..4000 {
+                let pos = cart(rnd() * 360.0 - 180.0, rnd() * 180.0 - 90.0, 1.0);
+                let (w, h) = (5.0 + rnd() * 20.0, 5.0 + rnd() * 20.0);
+                let wf = WeightFunc::new(pos, w, h);
+                sp.weighted_sum_brute(&wf, &mut b);
+                assert!(sp.weighted_sum_rows(&wf, &mut c), "{name} w {w} h {h}: no row walk");
+                for k in 0..nc {
+                    assert!(
+                        (c[k] - b[k]).abs() < 1e-12 * (1.0 + b[k].abs()),
+                        "{name} {pos:?} w {w} h {h}: {c:?} vs {b:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The AVX2 walk's four-lane weight equals weight_fast bit for bit.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_weight_is_weight_fast() {
+        use std::arch::x86_64::*;
+        if !(std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")) {
+            eprintln!("NOTICE: no AVX2 + FMA on this CPU; the AVX2 weight is not tested");
+            return;
+        }
+        let mut rnd = rng();
+        let pts = grid_points();
+        for _ in 0..300 {
+            let pos = cart(rnd() * 360.0 - 180.0, rnd() * 180.0 - 90.0, 1.0);
+            let (w, h) = (5.0 + rnd() * 355.0, 5.0 + rnd() * 355.0);
+            let wf = WeightFunc::new(pos, w, h);
+            for p in pts.chunks_exact(4) {
+                let mut out = [0.0f64; 4];
+                // SAFETY: the CPU has AVX2 and FMA (checked above).
+                unsafe {
+                    let weigh = WeightAvx2::new(&wf);
+                    let v = |a: usize| _mm256_setr_pd(p[0][a], p[1][a], p[2][a], p[3][a]);
+                    _mm256_storeu_pd(out.as_mut_ptr(), weigh.weight(v(0), v(1), v(2)));
+                }
+                for l in 0..4 {
+                    assert_eq!(
+                        out[l].to_bits(),
+                        wf.weight_fast(p[l]).to_bits(),
+                        "{pos:?} w {w} h {h} {:?}",
+                        p[l]
+                    );
+                }
+            }
+        }
     }
 
     /// The trig-free weight equals ear's formula (asin/acos of the basis

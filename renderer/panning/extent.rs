@@ -14,8 +14,9 @@ const N_ROWS: usize = 37;
 /// The virtual-source grid and its point-source gains, with two ways for a
 /// block's weighted sum to visit only the grid points that matter (see
 /// [`SpreadingPanner::weighted_sum`]): the rows of the grid a cap around the
-/// source crosses (most extents; vectorised), and a hierarchy of spherical
-/// caps whose wholly-inside groups add precomputed sums (large extents).
+/// source crosses (every extent on AVX2 CPUs, the smaller ones otherwise),
+/// and a hierarchy of spherical caps whose wholly-inside groups add
+/// precomputed sums (large extents without AVX2).
 #[derive(Clone, Debug)]
 pub struct SpreadingPanner {
     /// Grid directions (unit vectors), reordered so that every tree node
@@ -341,9 +342,11 @@ impl SpreadingPanner {
         (self.nodes.len() - 1) as u32
     }
 
-    /// Σ weight(p) · gains(p) over the grid, into `total` (len num_channels).
+    /// Σ weight(p) · gains(p) over the grid, into `total` (len num_channels):
+    /// the grid's sum when the shape encloses everything (R ≥ 180°), else
+    /// the row walk, else the cap tree.
     ///
-    /// The weight is a clamped linear function of `WeightFunc::distance`,
+    /// The tree: the weight is a clamped linear function of `WeightFunc::distance`,
     /// which is 1-Lipschitz in angle on the sphere; so a cap whose centre is
     /// further inside the shape than its radius has weight 1 everywhere (its
     /// precomputed sum is added), and one further outside than radius + fade
@@ -366,8 +369,9 @@ impl SpreadingPanner {
     /// point radius + fade from it), and that cap meets each row of the grid
     /// in one interval of azimuth. Only those points are weighed, row run by
     /// row run, four at a time and without branches
-    /// ([`WeightFunc::weight_fast`]). Returns false, having done nothing, when
-    /// the cap is too large for this to pay (the tree is used then).
+    /// ([`WeightFunc::weight_fast`]; on AVX2 CPUs see [`rows_avx2`]).
+    /// Returns false, having done nothing, when the cap is too large for
+    /// this to pay (the tree is used then; never on AVX2 CPUs).
     fn weighted_sum_rows(&self, wf: &WeightFunc, total: &mut [f64]) -> bool {
         (self.row_kernel)(self, wf, total)
     }
@@ -725,9 +729,25 @@ impl WeightAvx2 {
         }
     }
 
+    #[cfg(test)]
+    #[target_feature(enable = "avx2,fma")]
+    fn weight(
+        &self,
+        x: std::arch::x86_64::__m256d,
+        y: std::arch::x86_64::__m256d,
+        z: std::arch::x86_64::__m256d,
+    ) -> std::arch::x86_64::__m256d {
+        self.fade(self.sine(x, y, z))
+    }
+
+    /// The first half of [`Self::weight`]: y = sin(θ − R), or −1 where the
+    /// point is inside and +1 where it is beyond the fade (to which
+    /// [`Self::fade`] gives exactly 1 and 0, as weight_fast does). The
+    /// walk runs the halves as two loops: each has half the latency, so
+    /// more of them overlap.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    fn weight(
+    fn sine(
         &self,
         x: std::arch::x86_64::__m256d,
         y: std::arch::x86_64::__m256d,
@@ -773,7 +793,18 @@ impl WeightAvx2 {
         let q = _mm256_blendv_pd(_mm256_xor_pd(c, sign), s, flat);
         let q_in = _mm256_blendv_pd(circ_in, flat_in, flat);
         let q_out = _mm256_blendv_pd(circ_out, flat_out, flat);
-        // fade_weight(y): asin_small by Estrin's scheme
+        let yv = _mm256_blendv_pd(yv, one, _mm256_cmp_pd::<_CMP_GE_OQ>(q, q_out));
+        _mm256_blendv_pd(yv, neg_one, _mm256_cmp_pd::<_CMP_LE_OQ>(q, q_in))
+    }
+
+    /// fade_weight(y): 1 − asin(y)/fade, clamped to [0, 1].
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn fade(&self, yv: std::arch::x86_64::__m256d) -> std::arch::x86_64::__m256d {
+        use std::arch::x86_64::*;
+        let set = _mm256_set1_pd;
+        let (one, zero) = (set(1.0), _mm256_setzero_pd());
+        // asin_small by Estrin's scheme
         let yv = _mm256_min_pd(_mm256_max_pd(yv, set(-0.2)), set(0.2));
         let z1 = _mm256_mul_pd(yv, yv);
         let z2 = _mm256_mul_pd(z1, z1);
@@ -789,10 +820,7 @@ impl WeightAvx2 {
             _mm256_mul_pd(z8, p89),
         );
         let wv = _mm256_sub_pd(one, _mm256_mul_pd(_mm256_mul_pd(yv, acc), set(INV_FADE)));
-        let wv = _mm256_min_pd(_mm256_max_pd(wv, zero), one);
-        // 1 inside, else 0 outside
-        let wv = _mm256_blendv_pd(wv, zero, _mm256_cmp_pd::<_CMP_GE_OQ>(q, q_out));
-        _mm256_blendv_pd(wv, one, _mm256_cmp_pd::<_CMP_LE_OQ>(q, q_in))
+        _mm256_min_pd(_mm256_max_pd(wv, zero), one)
     }
 }
 
@@ -835,6 +863,11 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
         let dot = |x: __m256, y: __m256, z: __m256, b0: __m256, b1: __m256, b2: __m256| {
             _mm256_fmadd_ps(z, b2, _mm256_fmadd_ps(y, b1, _mm256_mul_ps(x, b0)))
         };
+        // per group of eight: its first point and which lanes may be in the fade
+        const MAX_GROUPS: usize = GRID_POINTS_BOUND / 8 + 2 * N_ROWS;
+        let mut groups = [MaybeUninit::<(u16, u8)>::uninit(); MAX_GROUPS];
+        let gp = groups.as_mut_ptr().cast::<(u16, u8)>();
+        let mut n_groups = 0;
         for (r, &run) in runs.iter().enumerate() {
             let (start, len, _) = run_parts(run);
             let mut bits = [0u64; 2];
@@ -871,19 +904,28 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
                 );
                 let valid = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((len - j) as i32), lanes));
                 let ins = _mm256_movemask_ps(_mm256_and_ps(sure_in, valid)) as u64;
-                let m = _mm256_movemask_ps(_mm256_andnot_ps(_mm256_or_ps(sure_in, sure_out), valid)) as usize;
+                let m = _mm256_movemask_ps(_mm256_andnot_ps(_mm256_or_ps(sure_in, sure_out), valid));
                 // (j is a multiple of 8: a group's bits lie in one word)
                 bits[j / 64] |= ins << (j % 64);
-                let idx = _mm256_add_epi32(_mm256_set1_epi32(i as i32), lanes);
-                // SAFETY: a row of eight i32; n_maybe + 8 ≤ count + 8 ≤ CAP.
-                unsafe {
-                    let perm = _mm256_loadu_si256(COMPACT8[m].as_ptr().cast());
-                    _mm256_storeu_si256(mp.add(n_maybe).cast(), _mm256_permutevar8x32_epi32(idx, perm));
-                }
-                n_maybe += m.count_ones() as usize;
+                // SAFETY: n_groups < MAX_GROUPS (one per eight points of a run).
+                unsafe { gp.add(n_groups).write((i as u16, m as u8)) };
+                n_groups += 1;
                 j += 8;
             }
             inside_bits[r].write(bits);
+        }
+        // the maybe-points listed, in a loop of its own (the sort's loop is
+        // long already; apart, more of each overlap)
+        for g in 0..n_groups {
+            // SAFETY: written above.
+            let (i, m) = unsafe { gp.add(g).read() };
+            let idx = _mm256_add_epi32(_mm256_set1_epi32(i32::from(i)), lanes);
+            // SAFETY: a row of eight i32; n_maybe + 8 ≤ count + 8 ≤ CAP.
+            unsafe {
+                let perm = _mm256_loadu_si256(COMPACT8[usize::from(m)].as_ptr().cast());
+                _mm256_storeu_si256(mp.add(n_maybe).cast(), _mm256_permutevar8x32_epi32(idx, perm));
+            }
+            n_maybe += m.count_ones() as usize;
         }
     }
 
@@ -912,9 +954,14 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
                     _mm256_permute2f128_pd::<0x31>(t0, t2),
                 )
             };
-            let wv = weigh.weight(x, y, z);
             // SAFETY: k + 4 ≤ n_maybe + 4 ≤ CAP.
-            unsafe { _mm256_storeu_pd(wp.add(k), wv) };
+            unsafe { _mm256_storeu_pd(wp.add(k), weigh.sine(x, y, z)) };
+            k += 4;
+        }
+        let mut k = 0;
+        while k < n_maybe {
+            // SAFETY: as above; written by the loop above.
+            unsafe { _mm256_storeu_pd(wp.add(k), weigh.fade(_mm256_loadu_pd(wp.add(k)))) };
             k += 4;
         }
         for k in 0..n_maybe {

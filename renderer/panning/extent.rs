@@ -458,7 +458,7 @@ fn candidate_runs(
     // the radius's margin covers rounding, generously
     let cap = wf.circle_pos + wf.circle_radius + FADE_WIDTH_DEG.to_radians() + 1e-3;
     if cap >= PI {
-        if sp.xyz.len() > max_points {
+        if sp.points.len() > max_points {
             return None;
         }
         for (r, row) in sp.rows.iter().enumerate() {

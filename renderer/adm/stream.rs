@@ -423,10 +423,78 @@ impl Cutter {
     }
 }
 
+/// Where the block whose start tag ends at `buf[i]` ends (just after its end
+/// tag) and the newlines in `buf[i..end]`, found in one pass over the bytes
+/// rather than token by token. It answers only where the lexer would split
+/// the bytes at the same places: every `<` starts a tag (none sits inside a
+/// quoted value: no `'` at all, and an even number of `"` since the last
+/// `<`), and no comment, CDATA section, processing instruction or
+/// declaration comes first. Otherwise, or when `buf` ends first, `None`:
+/// the block is then lexed token by token.
+fn block_end(buf: &[u8], i: usize) -> Option<(usize, u32)> {
+    const NAME: &[u8] = b"audioBlockFormat";
+    let mut quotes = 0u32;
+    let mut k = i;
+    loop {
+        k += memchr::memchr3(b'<', b'"', b'\'', buf.get(k..)?)?;
+        match buf[k] {
+            b'"' => quotes += 1,
+            b'\'' => return None,
+            _ => {
+                // '<'
+                if quotes % 2 == 1 {
+                    return None;
+                }
+                quotes = 0;
+                match *buf.get(k + 1)? {
+                    b'!' | b'?' => return None,
+                    b'/' => {
+                        // the end tag's name, as the lexer delimits it
+                        let name_start = k + 2;
+                        let len = buf
+                            .get(name_start..)?
+                            .iter()
+                            .position(|&c| c.is_ascii_whitespace() || c == b'/' || c == b'>')?;
+                        let name = &buf[name_start..name_start + len];
+                        let local = name.iter().rposition(|&c| c == b':').map_or(name, |p| &name[p + 1..]);
+                        if local == NAME {
+                            let mut e = name_start + len;
+                            while buf.get(e)?.is_ascii_whitespace() {
+                                e += 1;
+                            }
+                            return (buf[e] == b'>').then(|| (e + 1, newlines(&buf[i..e])));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        k += 1;
+    }
+}
+
 /// Reads the ADM document of `source` as a skeleton (see the module docs):
 /// the document, with Objects channels' blocks left in the source
 /// ([`crate::adm::elements::AudioChannelFormat::deferred`]), and the notices.
 pub fn read_document(source: &XmlSource) -> Result<(Document, Vec<Notice>), AdmError> {
+    let cut = cut_blocks(source, true)?;
+    let text = String::from_utf8(cut.out).map_err(|e| {
+        source.read_error(format!(
+            "the ADM XML is not UTF-8 text (invalid byte at offset {} of the skeleton)",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    let deferred = Deferred {
+        spans: cut.spans,
+        source,
+    };
+    xml::parse_skeleton(&text, &source.name, &cut.removed, deferred)
+}
+
+/// The pass of [`read_document`] that cuts the blocks out; `fast` lets
+/// [`block_end`] skip the rest of a block in one step (the tests compare
+/// the two ways).
+fn cut_blocks(source: &XmlSource, fast: bool) -> Result<Cutter, AdmError> {
     let mut cut = Cutter {
         out: Vec::new(),
         spans: HashMap::new(),
@@ -457,6 +525,19 @@ pub fn read_document(source: &XmlSource) -> Result<(Document, Vec<Notice>), AdmE
         while let Some((tok, end)) = lex(&buf, i, eof) {
             cut.token(&buf, tok, i, end, base + i as u64);
             i = end;
+            // the rest of a block just begun, in one step where that is exact
+            if fast
+                && cut.in_block
+                && let Some((e, nl)) = block_end(&buf, i)
+            {
+                cut.removed_lines = cut.removed_lines.saturating_add(nl);
+                cut.line = cut.line.saturating_add(nl);
+                cut.in_block = false;
+                if let Some(s) = cut.channel.as_mut().and_then(|c| c.span.as_mut()) {
+                    s.end = base + e as u64;
+                }
+                i = e;
+            }
         }
         if cut.out.len() > MAX_SKELETON {
             return Err(source.read_error(format!(
@@ -476,17 +557,7 @@ pub fn read_document(source: &XmlSource) -> Result<(Document, Vec<Notice>), AdmE
         cut.in_block = false;
     }
     cut.close_run();
-    let text = String::from_utf8(cut.out).map_err(|e| {
-        source.read_error(format!(
-            "the ADM XML is not UTF-8 text (invalid byte at offset {} of the skeleton)",
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
-    let deferred = Deferred {
-        spans: cut.spans,
-        source,
-    };
-    xml::parse_skeleton(&text, &source.name, &cut.removed, deferred)
+    Ok(cut)
 }
 
 // ---- block cursors ---------------------------------------------------------
@@ -755,6 +826,73 @@ mod tests {
         };
         let at = e.location().unwrap();
         assert_eq!((at.file.as_str(), at.line), ("bad.xml", line), "{e}");
+    }
+
+    /// Skipping a block in one step ([`block_end`]) cuts exactly what the
+    /// lexer cuts token by token: same skeleton, spans, lines, whatever the
+    /// blocks hold (comments, CDATA, PIs, quotes of either kind, `<` in a
+    /// value, prefixes, spaced end tags, decoy names) and wherever the
+    /// 1 MiB reads end.
+    #[test]
+    fn skipping_blocks_cuts_what_lexing_cuts() {
+        let inner = [
+            "<position coordinate=\"azimuth\">10</position>\n    <position coordinate=\"elevation\">0</position>\n  ",
+            "<position coordinate=\"azimuth\">1</position><!-- </audioBlockFormat> --><position coordinate=\"elevation\">0</position>",
+            "<position coordinate=\"azimuth\">2</position><![CDATA[ </audioBlockFormat> ]]>",
+            "<position coordinate='azimuth'>3</position><position coordinate=\"elevation\">0</position>",
+            "<position coordinate=\"x</audioBlockFormat>\">4</position>",
+            "<position coordinate=\"it's\">5</position><gain>\"</gain>",
+            "<position coordinate='</audioBlockFormat>'>11</position>",
+            "<position coordinate=\"azimuth\">6</position><?pi </audioBlockFormat> ?>",
+            "<audioBlockFormatX>7</audioBlockFormatX><position coordinate=\"azimuth\">7</position>",
+            "<width>8</width>\n\n\n",
+            "<audioBlockFormat audioBlockFormatID=\"AB_00031001_0000ffff\"><width>9</width>",
+        ];
+        let ends = [
+            "</audioBlockFormat>",
+            "</audioBlockFormat \n >",
+            "</adm:audioBlockFormat>",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut blocks = String::new();
+        for n in 1..=12_000u32 {
+            let end = ends[next(ends.len())];
+            let start = if end.contains("adm:") {
+                "<adm:audioBlockFormat"
+            } else {
+                "<audioBlockFormat"
+            };
+            blocks.push_str(&format!(
+                "\n  {start} audioBlockFormatID=\"AB_00031001_{n:08x}\" rtime=\"00:00:{:02}.00000\">{}{end}",
+                n % 60,
+                inner[next(inner.len())]
+            ));
+            if next(20) == 0 {
+                blocks.push_str("\n<!-- between -->");
+            }
+        }
+        let text = doc(&(channel("AC_00031001", &blocks) + &channel("AC_00031002", &block("AC_00031002", 1, 0.0))));
+        assert!(text.len() > 2 * READ);
+        let source = XmlSource::from_text(text, "skip.xml");
+        let (fast, slow) = (cut_blocks(&source, true).unwrap(), cut_blocks(&source, false).unwrap());
+        assert_eq!(fast.spans, slow.spans);
+        assert_eq!(fast.removed, slow.removed);
+        assert_eq!((fast.line, fast.removed_lines), (slow.line, slow.removed_lines));
+        assert!(fast.out == slow.out, "the skeletons differ");
+        assert_eq!(fast.spans["AC_00031001"].count, 12_000);
+
+        // the common block is skipped in one step, to just after its end tag
+        let b = block("AC_00031001", 1, 0.0);
+        let i = b.find('>').unwrap() + 1;
+        let nl = b[i..].matches('\n').count() as u32;
+        assert_eq!(block_end(b.as_bytes(), i), Some((b.len(), nl)));
+        assert_eq!(block_end(&b.as_bytes()[..b.len() - 1], i), None);
     }
 
     /// A text cut inside a block is refused by the skeleton parse.

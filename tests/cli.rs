@@ -194,6 +194,45 @@ fn gains_answers_each_line_and_goes_on_after_a_bad_one() {
     );
 }
 
+/// `admix gains … | head`: a reader that stops early ends the command
+/// quietly (exit 0), never with a panic. The answers (over 64 KiB, more
+/// than a pipe holds) are written after the reading end is closed.
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_admix"))
+        .args(["gains", "-l", "9.1.6", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let line = b"{\"id\": 1, \"block\": {\"position\": {\"azimuth\": 30, \"elevation\": 0}, \"width\": 20}}\n";
+    // (the command may have stopped already: a failed write here is expected)
+    let _ = child.stdin.take().unwrap().write_all(&line.repeat(5_000));
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+
+    // a render's JSON report to a closed stdout: the render is kept
+    let dir = test_dir("closed_stdout");
+    let demo = dir.path().join("demo.wav");
+    let mix = dir.path().join("mix.wav");
+    ok(&["demo", "-o", s(&demo), "--objects", "1", "--seconds", "0.5"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_admix"))
+        .args(["render", s(&demo), "-l", "5.1", "-o", s(&mix), "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked") && mix.exists(), "{stderr}");
+}
+
 #[test]
 fn layouts_json_lists_every_layout() {
     let v: Value = serde_json::from_slice(&ok(&["layouts", "--json"]).stdout).unwrap();

@@ -107,14 +107,20 @@ pub fn run(a: Args) -> CliResult {
     }
     let best_json: serde_json::Map<String, Value> = best.into_iter().collect();
     if a.json {
-        println!("{}", json!({"results": rows, "max_realtime_objects": best_json}));
+        outln!("{}", json!({"results": rows, "max_realtime_objects": best_json}))?;
     } else {
-        println!(
+        outln!(
             "{:>7} {:<9} {:<8} {:>10} {:>12} {:>9} {:>8}  adapter",
-            "objects", "layout", "backend", "realtime×", "gainblk/s", "mixGMAC/s", "RSS MB"
-        );
+            "objects",
+            "layout",
+            "backend",
+            "realtime×",
+            "gainblk/s",
+            "mixGMAC/s",
+            "RSS MB"
+        )?;
         for r in &rows {
-            println!(
+            outln!(
                 "{:>7} {:<9} {:<8} {:>10.1} {:>12.0} {:>9.2} {:>8}  {}",
                 r.objects,
                 r.layout,
@@ -124,10 +130,10 @@ pub fn run(a: Args) -> CliResult {
                 r.mix_gmacs,
                 r.peak_rss_mb.map_or("-".into(), |m| format!("{m:.0}")),
                 r.adapter
-            );
+            )?;
         }
         for (b, v) in &best_json {
-            println!("max real-time objects ({b}): {v}");
+            outln!("max real-time objects ({b}): {v}")?;
         }
     }
     Ok(ExitCode::SUCCESS)

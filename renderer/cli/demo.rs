@@ -44,7 +44,7 @@ pub fn run(a: Args) -> CliResult {
         return Err(format!("--objects {}: between 1 and 1014 tracks, please", a.objects));
     }
     let frames = write(&a.out, &spec).map_err(|e| e.to_string())?;
-    eprintln!(
+    errln!(
         "wrote {}: {} objects{}, {} tracks, {:.2} s at {} Hz, 24-bit",
         a.out.display(),
         spec.objects,

@@ -94,16 +94,21 @@ pub fn run(a: Args) -> CliResult {
             if v.get("error").is_some() {
                 bad += 1;
             }
-            if a.json {
-                writeln!(out, "{v}").map_err(|e| e.to_string())?;
+            let w = if a.json {
+                writeln!(out, "{v}")
             } else {
-                writeln!(out, "{}", readable(v, &labels)).map_err(|e| e.to_string())?;
+                writeln!(out, "{}", readable(v, &labels))
+            };
+            if !written(w)? {
+                return Ok(ExitCode::SUCCESS);
             }
         }
     }
-    out.flush().map_err(|e| e.to_string())?;
+    if !written(out.flush())? {
+        return Ok(ExitCode::SUCCESS);
+    }
     if bad > 0 {
-        eprintln!("admix: {bad} input line(s) had errors (see their \"error\" fields)");
+        errln!("admix: {bad} input line(s) had errors (see their \"error\" fields)");
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
@@ -208,5 +213,15 @@ fn readable(v: &Value, labels: &[&str]) -> String {
         } else {
             format!("{id}: direct {} | diffuse {diffuse}", fmt("direct"))
         }
+    }
+}
+
+/// Whether a write went through: false when stdout was closed (`| head`:
+/// the command then stops quietly), an error for anything else.
+fn written(r: std::io::Result<()>) -> Result<bool, String> {
+    match r {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(format!("writing the output: {e}")),
     }
 }

@@ -49,9 +49,9 @@ pub fn run(a: Args) -> CliResult {
     let blocks = scene.scan_blocks().map_err(|e| format!("{}: {e}", input.adm_source))?;
     if a.json {
         let v = to_json(&paths, &input, &scene, &blocks);
-        println!("{}", serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?);
+        outln!("{}", serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?)?;
     } else {
-        print!("{}", summary(&paths, &input, &scene));
+        out!("{}", summary(&paths, &input, &scene))?;
     }
     Ok(ExitCode::SUCCESS)
 }

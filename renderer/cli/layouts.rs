@@ -30,7 +30,7 @@ pub fn run(a: Args) -> CliResult {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?);
+        outln!("{}", serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?)?;
     } else {
         for l in &all {
             let aliases = if l.aliases.is_empty() {
@@ -38,13 +38,13 @@ pub fn run(a: Args) -> CliResult {
             } else {
                 format!(" ({})", l.aliases.join(", "))
             };
-            println!(
+            outln!(
                 "{:<10} {:>2} ch{}  {}",
                 l.name,
                 l.speakers.len(),
                 aliases,
                 l.labels().join(" ")
-            );
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

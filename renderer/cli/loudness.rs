@@ -255,7 +255,7 @@ pub fn run(a: Args) -> CliResult {
         .collect::<Result<_, String>>()?;
     let r2 = |x: Option<f64>| x.map(|v| (v * 100.0).round() / 100.0);
     if a.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "file": a.file.display().to_string(),
@@ -267,19 +267,19 @@ pub fn run(a: Args) -> CliResult {
                 "sample_peak_dbfs": r2(rep.sample_peak_dbfs),
                 "targets": checks,
             })
-        );
+        )?;
     } else {
         let f = |x: Option<f64>, u: &str| x.map_or("-inf".to_string(), |v| format!("{v:.1} {u}"));
-        println!("{}: layout {layout_name} (from {from})", a.file.display());
-        println!(
+        outln!("{}: layout {layout_name} (from {from})", a.file.display())?;
+        outln!(
             "  integrated {} | LRA {} | true peak {} | sample peak {}",
             f(rep.integrated_lufs, "LUFS"),
             f(rep.loudness_range_lu, "LU"),
             f(rep.true_peak_dbtp, "dBTP"),
             f(rep.sample_peak_dbfs, "dBFS")
-        );
+        )?;
         for c in &checks {
-            println!("  target {}: {c}", c.target);
+            outln!("  target {}: {c}", c.target)?;
         }
     }
     Ok(if failed && a.strict {

@@ -2,6 +2,50 @@
 //! file parses arguments and turns errors into one `admix: ` line on stderr
 //! with a documented exit code (0 ok, 1 a check failed, 2 bad input or error).
 
+use std::io::Write;
+
+/// `println!` that never panics: when stdout is closed (`admix … | head`)
+/// the output ends quietly; another write error is returned as the
+/// command's error. Use as `outln!(…)?`.
+macro_rules! outln {
+    ($($t:tt)*) => {
+        $crate::emit(&mut std::io::stdout().lock(), format_args!($($t)*), "\n")
+    };
+}
+
+/// `print!` as [`outln!`], without the newline.
+macro_rules! out {
+    ($($t:tt)*) => {
+        $crate::emit(&mut std::io::stdout().lock(), format_args!($($t)*), "")
+    };
+}
+
+/// `eprintln!` that never panics (a closed stderr loses the message).
+macro_rules! errln {
+    ($($t:tt)*) => {
+        let _ = $crate::emit(&mut std::io::stderr().lock(), format_args!($($t)*), "\n");
+    };
+}
+
+/// `eprint!` as [`errln!`], without the newline.
+macro_rules! errout {
+    ($($t:tt)*) => {
+        let _ = $crate::emit(&mut std::io::stderr().lock(), format_args!($($t)*), "");
+    };
+}
+
+/// Writes `args` and `end`; a closed pipe is not an error.
+fn emit(w: &mut dyn Write, args: std::fmt::Arguments<'_>, end: &str) -> Result<(), String> {
+    match w
+        .write_fmt(args)
+        .and_then(|()| w.write_all(end.as_bytes()))
+        .and_then(|()| w.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("writing the output: {e}")),
+        _ => Ok(()),
+    }
+}
+
 mod bench;
 mod demo;
 mod gains;
@@ -66,7 +110,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(msg) => {
-            eprintln!("admix: {msg}");
+            errln!("admix: {msg}");
             ExitCode::from(2)
         }
     }

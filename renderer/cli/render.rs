@@ -253,9 +253,9 @@ pub fn run(a: Args) -> CliResult {
         .chain(report.layouts.iter().flat_map(|l| l.notices.iter()))
         .collect();
     if a.json {
-        println!("{}", to_json(&a.inputs[0], &scene, &report, &checks));
+        outln!("{}", to_json(&a.inputs[0], &scene, &report, &checks))?;
     }
-    eprint!("{}", summary(&scene, &report, &checks, &all_notices));
+    errout!("{}", summary(&scene, &report, &checks, &all_notices));
     Ok(if failed && a.strict {
         ExitCode::from(1)
     } else {

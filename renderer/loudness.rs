@@ -162,6 +162,9 @@ struct ChannelState {
     acc: f64,
     /// last 11 input samples (true-peak filter history), oldest first
     hist: [f32; 11],
+    /// `hist` then the block being scanned: sample n's true-peak window is
+    /// `ext[n..n + 12]` (kept to avoid an allocation per block)
+    ext: Vec<f32>,
     sample_peak: f32,
     true_peak: f32,
 }
@@ -236,6 +239,7 @@ impl Meter {
                     z: [[0.0; 2]; 2],
                     acc: 0.0,
                     hist: [0.0; 11],
+                    ext: Vec::new(),
                     sample_peak: 0.0,
                     true_peak: 0.0,
                 })
@@ -425,43 +429,18 @@ fn true_peak_scan(c: &mut ChannelState, x: &[f32], os: usize, l1: f32, tp_global
         _ => &[],
     };
     if !phases.is_empty() {
-        let mut win = [0.0f32; 12];
-        win[..11].copy_from_slice(&c.hist);
+        c.ext.clear();
+        c.ext.extend_from_slice(&c.hist);
+        c.ext.extend_from_slice(x);
+        let ext = &c.ext;
         let mut i = 0;
         const RUN: usize = 32;
         while i < x.len() {
             let j = (i + RUN).min(x.len());
             // max |x| over the run and the 11 samples before it
-            let mut m = x[i..j].iter().fold(0.0f32, |a, v| a.max(v.abs()));
-            for k in 0..11usize {
-                let idx = i as isize - 1 - k as isize;
-                let v = if idx >= 0 {
-                    x[idx as usize]
-                } else {
-                    c.hist[(11 + idx) as usize]
-                };
-                m = m.max(v.abs());
-            }
+            let m = ext[i..j + 11].iter().fold(0.0f32, |a, v| a.max(v.abs()));
             if m * l1 > tp {
-                for n in i..j {
-                    // window: x[n-11..=n]
-                    for k in 0..12usize {
-                        let idx = n as isize - 11 + k as isize;
-                        win[k] = if idx >= 0 {
-                            x[idx as usize]
-                        } else {
-                            c.hist[(11 + idx) as usize]
-                        };
-                    }
-                    for &p in phases {
-                        let coef = &TP_PHASES[p];
-                        let mut acc = 0.0f64;
-                        for k in 0..12 {
-                            acc += coef[k] * win[11 - k] as f64;
-                        }
-                        tp = tp.max(acc.abs() as f32);
-                    }
-                }
+                tp = tp.max(interpolated_peak(&ext[i..j + 11], phases));
             }
             i = j;
         }
@@ -475,6 +454,75 @@ fn true_peak_scan(c: &mut ChannelState, x: &[f32], os: usize, l1: f32, tp_global
         c.hist.rotate_left(n);
         c.hist[11 - n..].copy_from_slice(x);
     }
+}
+
+/// The largest |interpolated sample| of `phases` over the windows of `w`
+/// (the window of output n is `w[n..n + 12]`, newest last): for each
+/// phase p, |Σ_k TP_PHASES[p][k]·w[n + 11 − k]|, summed in f64 in k order.
+fn interpolated_peak(w: &[f32], phases: &[usize]) -> f32 {
+    match *phases {
+        [a, b, c, d] => peak_dispatch(w, [a, b, c, d]),
+        [a, b] => peak_dispatch(w, [a, b]),
+        _ => phases.iter().map(|&p| peak_dispatch(w, [p])).fold(0.0, f32::max),
+    }
+}
+
+fn peak_dispatch<const P: usize>(w: &[f32], phases: [usize; P]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: this CPU has AVX.
+        return unsafe { interpolated_peak_avx(w, phases) };
+    }
+    interpolated_peak_lanes(w, phases)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn interpolated_peak_avx<const P: usize>(w: &[f32], phases: [usize; P]) -> f32 {
+    interpolated_peak_lanes(w, phases)
+}
+
+/// [`interpolated_peak`] four outputs at a time, the phases side by side
+/// (independent sums, so their additions overlap): each lane does the
+/// scalar sum's operations in its order (no FMA), so the peak is the same
+/// bit for bit whether or not the lanes become vectors.
+#[inline(always)]
+fn interpolated_peak_lanes<const P: usize>(w: &[f32], phases: [usize; P]) -> f32 {
+    let n = w.len().saturating_sub(11);
+    let coef = phases.map(|p| TP_PHASES[p]);
+    let mut best = [0.0f32; 4];
+    let mut s = 0;
+    while s + 4 <= n {
+        let Some(win) = w.get(s..s + 15).and_then(|v| <&[f32; 15]>::try_from(v).ok()) else {
+            break;
+        };
+        let mut acc = [[0.0f64; 4]; P];
+        for k in 0..12 {
+            let x: [f64; 4] = std::array::from_fn(|l| win[l + 11 - k] as f64);
+            for p in 0..P {
+                for l in 0..4 {
+                    acc[p][l] += coef[p][k] * x[l];
+                }
+            }
+        }
+        for a in &acc {
+            for l in 0..4 {
+                best[l] = best[l].max(a[l].abs() as f32);
+            }
+        }
+        s += 4;
+    }
+    let mut peak = best.iter().fold(0.0f32, |a, &b| a.max(b));
+    for s in s..n {
+        for c in &coef {
+            let mut acc = 0.0f64;
+            for k in 0..12 {
+                acc += c[k] * w[s + 11 - k] as f64;
+            }
+            peak = peak.max(acc.abs() as f32);
+        }
+    }
+    peak
 }
 
 /// What a delivery target gates on.
@@ -783,6 +831,41 @@ mod tests {
                 (r.true_peak_dbtp.unwrap() - tp_ref).abs() < 0.2,
                 "{name}: TP {r:?} vs {tp_ref}"
             );
+        }
+    }
+
+    /// The four-lane true-peak kernel gives the one-sample-at-a-time sum's
+    /// peak bit for bit, on every length (tails included) and both
+    /// oversampling factors.
+    #[test]
+    fn interpolated_peak_is_the_plain_sum() {
+        let mut st = 7u64;
+        let mut rnd = || {
+            st = st.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((st >> 40) as f32 / 16_777_216.0 - 0.5) * 2.0
+        };
+        for len in 11..140 {
+            let w: Vec<f32> = (0..len).map(|_| rnd()).collect();
+            for phases in [&[0usize, 1, 2, 3][..], &[0, 2]] {
+                let mut want = 0.0f32;
+                for n in 0..len - 11 {
+                    for &p in phases {
+                        let mut acc = 0.0f64;
+                        for k in 0..12 {
+                            acc += TP_PHASES[p][k] * w[n + 11 - k] as f64;
+                        }
+                        want = want.max(acc.abs() as f32);
+                    }
+                }
+                let got = interpolated_peak(&w, phases);
+                assert_eq!(got.to_bits(), want.to_bits(), "length {len}, phases {phases:?}");
+                let plain = match *phases {
+                    [a, b, c, d] => interpolated_peak_lanes(&w, [a, b, c, d]),
+                    [a, b] => interpolated_peak_lanes(&w, [a, b]),
+                    _ => unreachable!(),
+                };
+                assert_eq!(plain.to_bits(), want.to_bits());
+            }
         }
     }
 

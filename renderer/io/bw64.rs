@@ -471,6 +471,19 @@ impl Bw64Reader {
             let channels = usize::from(self.format.channels);
             let simd = if kind == Kind::I24 { simd() } else { None };
             let rows_first = simd.is_some();
+            // the leading outputs that are eight channels in a row, eight
+            // at a time (their first channels): transposed a tile at a time
+            let mut octets = Vec::new();
+            if rows_first {
+                let channel = |k: usize| select.map_or(Some(k), |s| s.get(k).map(|&c| usize::from(c)));
+                while let Some(ch) = channel(8 * octets.len())
+                    && 8 * octets.len() + 8 <= out.len()
+                    && ch + 8 <= channels
+                    && (1..8).all(|j| channel(8 * octets.len() + j) == Some(ch + j))
+                {
+                    octets.push(ch);
+                }
+            }
             let mut t = 0;
             while t < take {
                 let rows = (take - t).min(DECODE_TILE);
@@ -481,7 +494,21 @@ impl Bw64Reader {
                     decode_rows(kind, tile, block_align, channels, rows_out, simd);
                 }
                 let tile = tile.get(..rows * block_align).unwrap_or(tile);
-                for (k, o) in out.iter_mut().enumerate() {
+                // with AVX2 and a whole tile, eight wanted channels in a row
+                // are transposed eight frames at a time
+                let mut k0 = 0;
+                #[cfg(target_arch = "x86_64")]
+                if let Some(simd) = simd.filter(|_| rows == DECODE_TILE) {
+                    let scratch = self.scratch.get(..rows * channels).unwrap_or(&[]);
+                    let at = done + t;
+                    for (o8, &ch) in out.chunks_exact_mut(8).zip(&octets) {
+                        let mut cols = o8.iter_mut().map(|o| o.as_mut().get_mut(at..at + DECODE_TILE));
+                        let cols: [&mut [f32]; 8] = std::array::from_fn(|_| cols.next().flatten().unwrap_or_default());
+                        transpose8(scratch, channels, ch, cols, simd);
+                        k0 += 8;
+                    }
+                }
+                for (k, o) in out.iter_mut().enumerate().skip(k0) {
                     let ch = select.map_or(k, |s| s.get(k).map_or(0, |&c| usize::from(c)));
                     let o = o.as_mut();
                     if let Some(ahead) = o.get(done + t + 4 * DECODE_TILE) {
@@ -663,6 +690,66 @@ unsafe fn copy_column_avx2(rows: &[f32], channels: usize, ch: usize, out: &mut [
         let hi = _mm256_i32gather_ps::<4>(base.add(8 * channels), idx);
         _mm256_storeu_ps(out.as_mut_ptr(), lo);
         _mm256_storeu_ps(out.as_mut_ptr().add(8), hi);
+    }
+}
+
+/// Columns `ch..ch + 8` of a whole tile of `rows` (DECODE_TILE frames of
+/// `channels` samples) into `cols` (DECODE_TILE samples each), as two 8×8
+/// transposes of AVX2 registers: eight loads and eight stores a transpose,
+/// where a column at a time takes two gathers a column.
+#[cfg(target_arch = "x86_64")]
+fn transpose8(rows: &[f32], channels: usize, ch: usize, cols: [&mut [f32]; 8], _simd: Simd) {
+    if ch + 8 > channels || rows.len() < DECODE_TILE * channels || cols.iter().any(|c| c.len() < DECODE_TILE) {
+        return;
+    }
+    // SAFETY: a `Simd` exists, so the CPU has AVX2; the check above keeps
+    // every load (row r < 16, columns ch..ch + 8 ≤ channels) inside `rows`
+    // and every store inside its column.
+    unsafe { transpose8_avx2(rows, channels, ch, cols) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn transpose8_avx2(rows: &[f32], channels: usize, ch: usize, mut cols: [&mut [f32]; 8]) {
+    use std::arch::x86_64::*;
+    for half in 0..2 {
+        // SAFETY (caller): rows 8·half..8·half + 8, columns ch..ch + 8 exist.
+        let r: [__m256; 8] =
+            std::array::from_fn(|i| unsafe { _mm256_loadu_ps(rows.as_ptr().add((8 * half + i) * channels + ch)) });
+        let t = [
+            _mm256_unpacklo_ps(r[0], r[1]),
+            _mm256_unpackhi_ps(r[0], r[1]),
+            _mm256_unpacklo_ps(r[2], r[3]),
+            _mm256_unpackhi_ps(r[2], r[3]),
+            _mm256_unpacklo_ps(r[4], r[5]),
+            _mm256_unpackhi_ps(r[4], r[5]),
+            _mm256_unpacklo_ps(r[6], r[7]),
+            _mm256_unpackhi_ps(r[6], r[7]),
+        ];
+        let u = [
+            _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+            _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+            _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+            _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+            _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+            _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+            _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+            _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+        ];
+        let c = [
+            _mm256_permute2f128_ps::<0x20>(u[0], u[4]),
+            _mm256_permute2f128_ps::<0x20>(u[1], u[5]),
+            _mm256_permute2f128_ps::<0x20>(u[2], u[6]),
+            _mm256_permute2f128_ps::<0x20>(u[3], u[7]),
+            _mm256_permute2f128_ps::<0x31>(u[0], u[4]),
+            _mm256_permute2f128_ps::<0x31>(u[1], u[5]),
+            _mm256_permute2f128_ps::<0x31>(u[2], u[6]),
+            _mm256_permute2f128_ps::<0x31>(u[3], u[7]),
+        ];
+        for (col, v) in cols.iter_mut().zip(c) {
+            // SAFETY (caller): each column holds DECODE_TILE samples.
+            unsafe { _mm256_storeu_ps(col.as_mut_ptr().add(8 * half), v) };
+        }
     }
 }
 
@@ -1360,6 +1447,72 @@ mod tests {
         f
     }
 
+    /// 24-bit reads through every path of `read_into` (eight consecutive
+    /// wanted channels transposed a tile at a time, the rest a column at a
+    /// time, partial tiles) equal one-channel reads bit for bit.
+    #[test]
+    fn wide_24_bit_reads_equal_one_channel_reads() {
+        const CH: usize = 21;
+        let frames = 100u32;
+        let mut x = 99u32;
+        let data: Vec<u8> = (0..frames as usize * CH * 3)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 16) as u8
+            })
+            .collect();
+        let mut f = Vec::new();
+        f.extend_from_slice(b"RIFF");
+        f.extend_from_slice(&(4 + 24 + 8 + data.len() as u32).to_le_bytes());
+        f.extend_from_slice(b"WAVEfmt ");
+        f.extend_from_slice(&16u32.to_le_bytes());
+        let align = (CH * 3) as u16;
+        f.extend_from_slice(&1u16.to_le_bytes());
+        f.extend_from_slice(&(CH as u16).to_le_bytes());
+        f.extend_from_slice(&48_000u32.to_le_bytes());
+        f.extend_from_slice(&(48_000 * u32::from(align)).to_le_bytes());
+        f.extend_from_slice(&align.to_le_bytes());
+        f.extend_from_slice(&24u16.to_le_bytes());
+        f.extend_from_slice(b"data");
+        f.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        f.extend_from_slice(&data);
+        let mut r = Bw64Reader::from_source(Cursor::new(f), "wide.wav").unwrap();
+        let one: Vec<Vec<f32>> = (0..CH as u16)
+            .map(|c| {
+                let mut o = [vec![0f32; frames as usize]];
+                r.read_planar_channels(0, &[c], &mut o).unwrap();
+                let [o] = o;
+                o
+            })
+            .collect();
+        let selections: [Vec<u16>; 5] = [
+            (0..CH as u16).collect(),
+            (3..11).chain([1, 0]).chain(11..19).collect(),
+            vec![5, 6, 7, 8, 9, 10, 11, 13, 2],
+            (13..21).chain(0..8).collect(),
+            vec![4, 3],
+        ];
+        for sel in &selections {
+            for (start, len) in [(0u64, 100usize), (7, 60), (0, 16), (90, 10)] {
+                let mut got = vec![vec![f32::NAN; len]; sel.len()];
+                let n = r.read_planar_channels(start, sel, &mut got).unwrap();
+                assert_eq!(n, len.min(100 - start as usize));
+                for (k, &c) in sel.iter().enumerate() {
+                    for i in 0..n {
+                        assert_eq!(
+                            got[k][i].to_bits(),
+                            one[usize::from(c)][start as usize + i].to_bits(),
+                            "selection {sel:?}, start {start}: output {k} (channel {c}) frame {i}"
+                        );
+                    }
+                }
+            }
+        }
+        let mut all = vec![vec![0f32; 100]; CH];
+        r.read_planar(0, &mut all).unwrap();
+        assert_eq!(all, one);
+    }
+
     #[test]
     fn random_and_sequential_reads_agree() {
         let mut r = Bw64Reader::from_source(Cursor::new(tiny(1000)), "tiny.wav").unwrap();
@@ -1451,6 +1604,28 @@ mod tests {
                     copy_column(&rows[..n * channels], channels, ch, &mut got, simd());
                     let want: Vec<f32> = (0..n).map(|r| rows[r * channels + ch]).collect();
                     assert_eq!(got, want, "{channels} channels, column {ch}, {n} frames");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn transposes_equal_the_plain_loop() {
+        let Some(simd) = simd() else {
+            eprintln!("SKIP transposes_equal_the_plain_loop: no AVX2 here");
+            return;
+        };
+        for channels in [8usize, 9, 16, 138] {
+            let rows: Vec<f32> = (0..DECODE_TILE * channels).map(|i| i as f32 * 0.5 - 3.0).collect();
+            for ch in 0..=channels - 8 {
+                let mut got = vec![vec![f32::NAN; DECODE_TILE]; 8];
+                let mut it = got.iter_mut();
+                let cols: [&mut [f32]; 8] =
+                    std::array::from_fn(|_| it.next().map(Vec::as_mut_slice).unwrap_or_default());
+                transpose8(&rows, channels, ch, cols, simd);
+                for (j, col) in got.iter().enumerate() {
+                    let want: Vec<f32> = (0..DECODE_TILE).map(|r| rows[r * channels + ch + j]).collect();
+                    assert_eq!(col, &want, "{channels} channels, column {}", ch + j);
                 }
             }
         }

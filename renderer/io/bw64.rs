@@ -484,6 +484,13 @@ impl Bw64Reader {
                     octets.push(ch);
                 }
             }
+            // their outputs' first samples, found once: per tile, only the
+            // transposes run (every output holds `n` ≥ done + take samples)
+            let octet_cols: Vec<Cols8> = out
+                .chunks_exact_mut(8)
+                .take(octets.len())
+                .map(|o8| Cols8(std::array::from_fn(|j| o8[j].as_mut().as_mut_ptr()), done + take))
+                .collect();
             let mut t = 0;
             while t < take {
                 let rows = (take - t).min(DECODE_TILE);
@@ -498,17 +505,15 @@ impl Bw64Reader {
                 // are transposed eight frames at a time
                 let mut k0 = 0;
                 #[cfg(target_arch = "x86_64")]
-                if let Some(simd) = simd.filter(|_| rows == DECODE_TILE) {
+                if let Some(simd) = simd.filter(|_| rows == DECODE_TILE && !octets.is_empty()) {
                     let scratch = self.scratch.get(..rows * channels).unwrap_or(&[]);
-                    let at = done + t;
-                    for (o8, &ch) in out.chunks_exact_mut(8).zip(&octets) {
-                        let mut cols = o8.iter_mut().map(|o| o.as_mut().get_mut(at..at + DECODE_TILE));
-                        let cols: [&mut [f32]; 8] = std::array::from_fn(|_| cols.next().flatten().unwrap_or_default());
-                        transpose8(scratch, channels, ch, cols, simd);
-                        k0 += 8;
+                    for (&ch, cols) in octets.iter().zip(&octet_cols) {
+                        transpose8(scratch, channels, ch, cols, done + t, simd);
                     }
+                    k0 = 8 * octets.len();
                 }
-                for (k, o) in out.iter_mut().enumerate().skip(k0) {
+                // (the transposed outputs are not touched here: their pointers are in use)
+                for (k, o) in (k0..).zip(out.get_mut(k0..).unwrap_or_default()) {
                     let ch = select.map_or(k, |s| s.get(k).map_or(0, |&c| usize::from(c)));
                     let o = o.as_mut();
                     if let Some(ahead) = o.get(done + t + 4 * DECODE_TILE) {
@@ -693,24 +698,30 @@ unsafe fn copy_column_avx2(rows: &[f32], channels: usize, ch: usize, out: &mut [
     }
 }
 
+/// Eight outputs' first samples and how many samples each holds at least
+/// (pointers taken once per read from `&mut` buffers that the read does not
+/// touch otherwise while they are in use).
+struct Cols8([*mut f32; 8], usize);
+
 /// Columns `ch..ch + 8` of a whole tile of `rows` (DECODE_TILE frames of
-/// `channels` samples) into `cols` (DECODE_TILE samples each), as two 8×8
-/// transposes of AVX2 registers: eight loads and eight stores a transpose,
-/// where a column at a time takes two gathers a column.
+/// `channels` samples) into samples `at..at + DECODE_TILE` of `cols`, as
+/// two 8×8 transposes of AVX2 registers: eight loads and eight stores a
+/// transpose, where a column at a time takes two gathers a column.
 #[cfg(target_arch = "x86_64")]
-fn transpose8(rows: &[f32], channels: usize, ch: usize, cols: [&mut [f32]; 8], _simd: Simd) {
-    if ch + 8 > channels || rows.len() < DECODE_TILE * channels || cols.iter().any(|c| c.len() < DECODE_TILE) {
+#[inline]
+fn transpose8(rows: &[f32], channels: usize, ch: usize, cols: &Cols8, at: usize, _simd: Simd) {
+    if ch + 8 > channels || rows.len() < DECODE_TILE * channels || at + DECODE_TILE > cols.1 {
         return;
     }
     // SAFETY: a `Simd` exists, so the CPU has AVX2; the check above keeps
     // every load (row r < 16, columns ch..ch + 8 ≤ channels) inside `rows`
-    // and every store inside its column.
-    unsafe { transpose8_avx2(rows, channels, ch, cols) }
+    // and every store inside its output (at + 16 ≤ its length).
+    unsafe { transpose8_avx2(rows, channels, ch, cols.0.map(|p| p.add(at))) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn transpose8_avx2(rows: &[f32], channels: usize, ch: usize, mut cols: [&mut [f32]; 8]) {
+unsafe fn transpose8_avx2(rows: &[f32], channels: usize, ch: usize, cols: [*mut f32; 8]) {
     use std::arch::x86_64::*;
     for half in 0..2 {
         // SAFETY (caller): rows 8·half..8·half + 8, columns ch..ch + 8 exist.
@@ -746,9 +757,9 @@ unsafe fn transpose8_avx2(rows: &[f32], channels: usize, ch: usize, mut cols: [&
             _mm256_permute2f128_ps::<0x31>(u[2], u[6]),
             _mm256_permute2f128_ps::<0x31>(u[3], u[7]),
         ];
-        for (col, v) in cols.iter_mut().zip(c) {
+        for (col, v) in cols.iter().zip(c) {
             // SAFETY (caller): each column holds DECODE_TILE samples.
-            unsafe { _mm256_storeu_ps(col.as_mut_ptr().add(8 * half), v) };
+            unsafe { _mm256_storeu_ps(col.add(8 * half), v) };
         }
     }
 }
@@ -1618,14 +1629,15 @@ mod tests {
         for channels in [8usize, 9, 16, 138] {
             let rows: Vec<f32> = (0..DECODE_TILE * channels).map(|i| i as f32 * 0.5 - 3.0).collect();
             for ch in 0..=channels - 8 {
-                let mut got = vec![vec![f32::NAN; DECODE_TILE]; 8];
-                let mut it = got.iter_mut();
-                let cols: [&mut [f32]; 8] =
-                    std::array::from_fn(|_| it.next().map(Vec::as_mut_slice).unwrap_or_default());
-                transpose8(&rows, channels, ch, cols, simd);
+                let mut got = vec![vec![f32::NAN; DECODE_TILE + 3]; 8];
+                let cols = Cols8(std::array::from_fn(|j| got[j].as_mut_ptr()), DECODE_TILE + 3);
+                transpose8(&rows, channels, ch, &cols, 3, simd);
+                // one sample short: nothing is written
+                transpose8(&rows, channels, ch, &cols, 4, simd);
                 for (j, col) in got.iter().enumerate() {
                     let want: Vec<f32> = (0..DECODE_TILE).map(|r| rows[r * channels + ch + j]).collect();
-                    assert_eq!(col, &want, "{channels} channels, column {}", ch + j);
+                    assert_eq!(&col[3..], &want[..], "{channels} channels, column {}", ch + j);
+                    assert!(col[..3].iter().all(|v| v.is_nan()));
                 }
             }
         }

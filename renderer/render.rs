@@ -517,7 +517,12 @@ pub fn render_with(
             sink,
             peaks: vec![0.0f32; n],
             meter: meter()?,
-            dialogue_meter: if dialogue.is_some() { Some(meter()?) } else { None },
+            // only its integrated loudness is reported
+            dialogue_meter: if dialogue.is_some() {
+                Some(meter()?.without_true_peak())
+            } else {
+                None
+            },
         });
         engines.push(engine);
         dialogues.push(dialogue);

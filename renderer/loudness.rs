@@ -428,15 +428,7 @@ fn filter_avx<const G: usize>(f: &[Biquad; 2], cs: &mut [ChannelState], xs: &[&[
     const W: usize = 8;
     let [s, h] = f;
     let k = cs.len().min(4 * G);
-    let mut st = [[0.0f64; W]; 5];
-    let mut live = [0.0f64; W];
-    for (l, c) in cs.iter().take(k).enumerate() {
-        st[0][l] = c.z[0][0];
-        st[1][l] = c.z[0][1];
-        st[2][l] = c.z[1][0];
-        st[3][l] = c.z[1][1];
-        live[l] = if c.weight == 0.0 { 0.0 } else { 1.0 };
-    }
+    let (st, live) = lane_state::<W>(cs);
     let vec = |a: &[f64; W], g: usize| -> __m256d {
         let q: [f64; 4] = std::array::from_fn(|l| a[4 * g + l]);
         // SAFETY: four f64s.
@@ -456,14 +448,7 @@ fn filter_avx<const G: usize>(f: &[Biquad; 2], cs: &mut [ChannelState], xs: &[&[
     let mut i0 = 0;
     while i0 < take {
         let nb = (take - i0).min(STAGE);
-        for (l, x) in xs.iter().take(k).enumerate() {
-            let Some(x) = x.get(off + i0..off + i0 + nb) else {
-                continue;
-            };
-            for (row, &v) in stage.iter_mut().zip(x) {
-                row[l] = v as f64 * live[l];
-            }
-        }
+        stage_lanes(&mut stage, xs, k, off + i0, nb, &live);
         for row in &stage[..nb] {
             for g in 0..G {
                 // SAFETY: four of the row's eight f64s (g < G ≤ 2).
@@ -487,9 +472,51 @@ fn filter_avx<const G: usize>(f: &[Biquad; 2], cs: &mut [ChannelState], xs: &[&[
             unsafe { _mm256_storeu_pd(o.as_mut_ptr().add(4 * g), v) };
         }
     }
-    for (l, c) in cs.iter_mut().take(k).enumerate() {
-        c.z = [[out[0][l], out[1][l]], [out[2][l], out[3][l]]];
-        c.acc += out[4][l];
+    let [z0, z1, z2, z3, acc] = out;
+    store_lane_state(cs, k, &[z0, z1, z2, z3], &acc);
+}
+
+/// The filter states of the first `W` channels of `cs` (z, in [`ChannelState::z`]'s
+/// order, one array per state variable), and 1 for each channel that counts
+/// (0 for LFE and for lanes without a channel).
+fn lane_state<const W: usize>(cs: &[ChannelState]) -> ([[f64; W]; 4], [f64; W]) {
+    let (mut z, mut live) = ([[0.0f64; W]; 4], [0.0f64; W]);
+    for (l, c) in cs.iter().take(W).enumerate() {
+        z[0][l] = c.z[0][0];
+        z[1][l] = c.z[0][1];
+        z[2][l] = c.z[1][0];
+        z[3][l] = c.z[1][1];
+        live[l] = if c.weight == 0.0 { 0.0 } else { 1.0 };
+    }
+    (z, live)
+}
+
+/// Stages samples `from..from + nb` of the first `k` channels of `xs` lane
+/// by lane into `stage` (weighed by `live`); other lanes are left as they are.
+fn stage_lanes<const W: usize>(
+    stage: &mut [[f64; W]; STAGE],
+    xs: &[&[f32]],
+    k: usize,
+    from: usize,
+    nb: usize,
+    live: &[f64; W],
+) {
+    for (l, x) in xs.iter().take(k.min(W)).enumerate() {
+        let Some(x) = x.get(from..from + nb) else {
+            continue;
+        };
+        for (row, &v) in stage.iter_mut().zip(x) {
+            row[l] = v as f64 * live[l];
+        }
+    }
+}
+
+/// The inverse of [`lane_state`] for the first `k` channels, adding `acc`
+/// to their accumulators.
+fn store_lane_state<const W: usize>(cs: &mut [ChannelState], k: usize, z: &[[f64; W]; 4], acc: &[f64; W]) {
+    for (l, c) in cs.iter_mut().take(k.min(W)).enumerate() {
+        c.z = [[z[0][l], z[1][l]], [z[2][l], z[3][l]]];
+        c.acc += acc[l];
     }
 }
 
@@ -506,29 +533,14 @@ fn filter_group_lanes<const L: usize>(
 ) {
     let [s, h] = f;
     let k = cs.len().min(L);
-    let mut z = [[0.0f64; L]; 4];
+    let (mut z, live) = lane_state::<L>(cs);
     let mut acc = [0.0f64; L];
-    let mut live = [0.0f64; L];
-    for (l, c) in cs.iter().take(L).enumerate() {
-        z[0][l] = c.z[0][0];
-        z[1][l] = c.z[0][1];
-        z[2][l] = c.z[1][0];
-        z[3][l] = c.z[1][1];
-        live[l] = if c.weight == 0.0 { 0.0 } else { 1.0 };
-    }
+    // lanes past the group's channels stay 0
     let mut stage = [[0.0f64; L]; STAGE];
     let mut i0 = 0;
     while i0 < take {
         let nb = (take - i0).min(STAGE);
-        // lanes past the group's channels stay 0
-        for (l, x) in xs.iter().take(k).enumerate() {
-            let Some(x) = x.get(off + i0..off + i0 + nb) else {
-                continue;
-            };
-            for (st, &v) in stage.iter_mut().zip(x) {
-                st[l] = v as f64 * live[l];
-            }
-        }
+        stage_lanes(&mut stage, xs, k, off + i0, nb, &live);
         for v in &stage[..nb] {
             for l in 0..L {
                 let y = s.b[0] * v[l] + z[0][l];
@@ -542,10 +554,7 @@ fn filter_group_lanes<const L: usize>(
         }
         i0 += nb;
     }
-    for (l, c) in cs.iter_mut().take(L).enumerate() {
-        c.z = [[z[0][l], z[1][l]], [z[2][l], z[3][l]]];
-        c.acc += acc[l];
-    }
+    store_lane_state(cs, k, &z, &acc);
 }
 
 /// Update sample and true peak of one channel with `x`.

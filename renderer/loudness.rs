@@ -12,7 +12,6 @@
 
 use crate::layout::Layout;
 use ebur128::Channel;
-use rayon::prelude::*;
 use serde::Serialize;
 
 /// What one meter measured.
@@ -289,20 +288,17 @@ impl Meter {
         while off < n {
             let take = (self.sub_len - self.sub_pos).min(n - off);
             let f = self.filters;
-            // LANES channels to a group: the biquads' recurrences run side by side
-            let groups: Vec<(&mut [ChannelState], &[&[f32]])> =
-                self.channels.chunks_mut(LANES).zip(planar.chunks(LANES)).collect();
-            let work = |(cs, xs): (&mut [ChannelState], &[&[f32]])| {
+            // LANES channels to a group: the biquads' recurrences run side by
+            // side. (On this thread: filtering a 4096-frame block takes tens of
+            // microseconds, about what handing groups to other threads costs,
+            // and a render's meters run beside its engines, which keep every
+            // core busy.)
+            for (cs, xs) in self.channels.chunks_mut(LANES).zip(planar.chunks(LANES)) {
                 if cs.len() > 4 {
                     filter_group::<LANES>(&f, cs, xs, off, take);
                 } else {
                     filter_group::<4>(&f, cs, xs, off, take);
                 }
-            };
-            if groups.len() > 1 {
-                groups.into_par_iter().for_each(work);
-            } else {
-                groups.into_iter().for_each(work);
             }
             self.sub_pos += take;
             off += take;

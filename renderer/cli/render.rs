@@ -18,7 +18,7 @@
 
 use crate::CliResult;
 use admix::binaural::{BinauralOptions, RenderMode, headphone_layout};
-use admix::engine::gpu::{Backend, engine_factory};
+use admix::engine::gpu::{Backend, GpuContext, GpuError, factory_for, select};
 use admix::input::open_inputs;
 use admix::io::OutputFormat;
 use admix::layout::Layout;
@@ -31,6 +31,7 @@ use serde_json::{Value, json};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -121,6 +122,27 @@ fn tagged(out: &Path, tag: &str) -> PathBuf {
     out.with_file_name(format!("{stem}.{tag}.{ext}"))
 }
 
+/// The search for a GPU, on its own thread; waited for when dropped, so
+/// that an early error does not end the process while a driver loads.
+struct Probe(Option<std::thread::JoinHandle<Result<Option<Arc<GpuContext>>, GpuError>>>);
+
+impl Probe {
+    fn join(mut self) -> Result<Option<Arc<GpuContext>>, String> {
+        match self.0.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(r)) => r.map_err(|e| e.to_string()),
+            _ => Err("the search for a GPU stopped unexpectedly".into()),
+        }
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            let _ = h.join();
+        }
+    }
+}
+
 pub fn run(a: Args) -> CliResult {
     if a.layout.is_empty() && a.binaural.is_none() {
         return Err("nothing to render: give -l LAYOUT and/or --binaural OUT.wav".into());
@@ -148,6 +170,9 @@ pub fn run(a: Args) -> CliResult {
         .map(|l| Layout::resolve(l).map_err(|e| e.to_string()))
         .collect::<Result<_, _>>()?;
     let paths: Vec<&Path> = a.inputs.iter().map(PathBuf::as_path).collect();
+    // looking for a GPU (loading drivers, ~0.1 s) overlaps the opening
+    let backend: Backend = a.backend.parse()?;
+    let probe = Probe(Some(std::thread::spawn(move || select(backend))));
     let (mut input, mut scene) =
         open_inputs(&paths, a.adm.as_deref(), a.programme.as_deref()).map_err(|e| e.to_string())?;
 
@@ -224,8 +249,7 @@ pub fn run(a: Args) -> CliResult {
             pb.set_position(done);
         }
     };
-    let backend: Backend = a.backend.parse()?;
-    let (factory, _adapter) = engine_factory(backend).map_err(|e| e.to_string())?;
+    let (factory, _adapter) = factory_for(probe.join().map_err(|e| e.to_string())?);
     let report =
         render_with(&mut scene, &mut input, &outputs, &opts, &*factory, &mut progress).map_err(|e| e.to_string())?;
     if let Some(pb) = bar {

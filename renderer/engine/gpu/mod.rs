@@ -284,10 +284,16 @@ pub fn select(backend: Backend) -> Result<Option<Arc<GpuContext>>, GpuError> {
 /// An engine factory for `render_with`, and what renders (`cpu (avx512)`
 /// or the adapter's description).
 pub fn engine_factory(backend: Backend) -> Result<(Box<EngineFactory<'static>>, String), GpuError> {
-    match select(backend)? {
+    Ok(factory_for(select(backend)?))
+}
+
+/// [`engine_factory`] for a context [`select`] gave already (`None`: the
+/// CPU), so that the probe for adapters can run while the input opens.
+pub fn factory_for(ctx: Option<Arc<GpuContext>>) -> (Box<EngineFactory<'static>>, String) {
+    match ctx {
         None => {
             let name = format!("cpu ({})", super::mixer::Kernels::detect().name);
-            Ok((Box::new(crate::render::cpu_engine), name))
+            (Box::new(crate::render::cpu_engine), name)
         }
         Some(ctx) => {
             let name = ctx.describe();
@@ -295,7 +301,7 @@ pub fn engine_factory(backend: Backend) -> Result<(Box<EngineFactory<'static>>, 
                 let e = GpuEngine::new(ctx.clone(), layout, scene)?;
                 Ok(Box::new(e))
             };
-            Ok((Box::new(f), name))
+            (Box::new(f), name)
         }
     }
 }

@@ -143,6 +143,17 @@ impl Drop for Probe {
     }
 }
 
+/// Work started ahead on its own thread, waited for when dropped.
+struct Warm(Option<std::thread::JoinHandle<()>>);
+
+impl Drop for Warm {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            let _ = h.join();
+        }
+    }
+}
+
 pub fn run(a: Args) -> CliResult {
     if a.layout.is_empty() && a.binaural.is_none() {
         return Err("nothing to render: give -l LAYOUT and/or --binaural OUT.wav".into());
@@ -173,6 +184,20 @@ pub fn run(a: Args) -> CliResult {
     // looking for a GPU (loading drivers, ~0.1 s) overlaps the opening
     let backend: Backend = a.backend.parse()?;
     let probe = Probe(Some(std::thread::spawn(move || select(backend))));
+    // so does opening the built-in HRTF set (~0.25 s), at the rate in the
+    // first input's header (the render takes it from the shared cache; an
+    // unreadable header is left for the opening to report)
+    let _hrtf = Warm(
+        (a.binaural.is_some() && a.hrtf.is_none())
+            .then(|| admix::io::bw64::Bw64Reader::open(&a.inputs[0]).ok())
+            .flatten()
+            .map(|r| r.sample_rate())
+            .map(|rate| {
+                std::thread::spawn(move || {
+                    let _ = admix::binaural::hrtf::Hrtf::default_shared(rate);
+                })
+            }),
+    );
     let (mut input, mut scene) =
         open_inputs(&paths, a.adm.as_deref(), a.programme.as_deref()).map_err(|e| e.to_string())?;
 

@@ -18,7 +18,7 @@
 
 use crate::CliResult;
 use admix::binaural::{BinauralOptions, RenderMode, headphone_layout};
-use admix::engine::gpu::{Backend, GpuContext, GpuError, factory_for, select};
+use admix::engine::gpu::{Backend, factory_for, select};
 use admix::input::open_inputs;
 use admix::io::OutputFormat;
 use admix::layout::Layout;
@@ -31,7 +31,6 @@ use serde_json::{Value, json};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -122,31 +121,23 @@ fn tagged(out: &Path, tag: &str) -> PathBuf {
     out.with_file_name(format!("{stem}.{tag}.{ext}"))
 }
 
-/// The search for a GPU, on its own thread; waited for when dropped, so
-/// that an early error does not end the process while a driver loads.
-struct Probe(Option<std::thread::JoinHandle<Result<Option<Arc<GpuContext>>, GpuError>>>);
+/// Work started ahead on its own thread (the search for a GPU, the built-in
+/// HRTF set), waited for when dropped: an early error does not end the
+/// process while a driver or a SOFA file is mid-load.
+struct Ahead<T>(Option<std::thread::JoinHandle<T>>);
 
-impl Probe {
-    fn join(mut self) -> Result<Option<Arc<GpuContext>>, String> {
-        match self.0.take().map(std::thread::JoinHandle::join) {
-            Some(Ok(r)) => r.map_err(|e| e.to_string()),
-            _ => Err("the search for a GPU stopped unexpectedly".into()),
-        }
+impl<T: Send + 'static> Ahead<T> {
+    fn start(work: impl FnOnce() -> T + Send + 'static) -> Ahead<T> {
+        Ahead(Some(std::thread::spawn(work)))
+    }
+
+    /// Its result; `None` if the thread panicked.
+    fn join(mut self) -> Option<T> {
+        self.0.take().and_then(|h| h.join().ok())
     }
 }
 
-impl Drop for Probe {
-    fn drop(&mut self) {
-        if let Some(h) = self.0.take() {
-            let _ = h.join();
-        }
-    }
-}
-
-/// Work started ahead on its own thread, waited for when dropped.
-struct Warm(Option<std::thread::JoinHandle<()>>);
-
-impl Drop for Warm {
+impl<T> Drop for Ahead<T> {
     fn drop(&mut self) {
         if let Some(h) = self.0.take() {
             let _ = h.join();
@@ -183,21 +174,19 @@ pub fn run(a: Args) -> CliResult {
     let paths: Vec<&Path> = a.inputs.iter().map(PathBuf::as_path).collect();
     // looking for a GPU (loading drivers, ~0.1 s) overlaps the opening
     let backend: Backend = a.backend.parse()?;
-    let probe = Probe(Some(std::thread::spawn(move || select(backend))));
+    let probe = Ahead::start(move || select(backend));
     // so does opening the built-in HRTF set (~0.25 s), at the rate in the
     // first input's header (the render takes it from the shared cache; an
     // unreadable header is left for the opening to report)
-    let _hrtf = Warm(
-        (a.binaural.is_some() && a.hrtf.is_none())
-            .then(|| admix::io::bw64::Bw64Reader::open(&a.inputs[0]).ok())
-            .flatten()
-            .map(|r| r.sample_rate())
-            .map(|rate| {
-                std::thread::spawn(move || {
-                    let _ = admix::binaural::hrtf::Hrtf::default_shared(rate);
-                })
-            }),
-    );
+    let _hrtf = (a.binaural.is_some() && a.hrtf.is_none())
+        .then(|| admix::io::bw64::Bw64Reader::open(&a.inputs[0]).ok())
+        .flatten()
+        .map(|r| r.sample_rate())
+        .map(|rate| {
+            Ahead::start(move || {
+                let _ = admix::binaural::hrtf::Hrtf::default_shared(rate);
+            })
+        });
     let (mut input, mut scene) =
         open_inputs(&paths, a.adm.as_deref(), a.programme.as_deref()).map_err(|e| e.to_string())?;
 
@@ -274,7 +263,11 @@ pub fn run(a: Args) -> CliResult {
             pb.set_position(done);
         }
     };
-    let (factory, _adapter) = factory_for(probe.join().map_err(|e| e.to_string())?);
+    let ctx = probe
+        .join()
+        .ok_or("the search for a GPU stopped unexpectedly")?
+        .map_err(|e| e.to_string())?;
+    let (factory, _adapter) = factory_for(ctx);
     let report =
         render_with(&mut scene, &mut input, &outputs, &opts, &*factory, &mut progress).map_err(|e| e.to_string())?;
     if let Some(pb) = bar {

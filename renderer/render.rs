@@ -613,13 +613,36 @@ pub fn render_with(
                     .feed_blocks(&mut feed, c0, c1)
                     .map_err(|e| RenderError::Metadata(e.to_string()))?;
                 let scene_now: &Scene = scene;
+                // Every engine (deliverables and their dialogue buses) renders
+                // the chunk at once: each also splits its own work across the
+                // cores, but its serial parts (a headphone fold-down's
+                // convolutions, above all) would leave a core idle. Each writes
+                // only its own buffers, so the results do not depend on the
+                // threads; the first engine's error (in deliverable order) is
+                // the one reported.
                 let mut run = || -> Result<(), RenderError> {
-                    for (k, e) in engines.iter_mut().enumerate() {
-                        e.process_chunk(scene_now, &input, &mut r.outs[k])?;
-                        if let Some(d) = dialogues[k].as_mut() {
-                            d.process_chunk(scene_now, &input, &mut r.dialogue[k])?;
+                    use rayon::prelude::*;
+                    let mut jobs = Vec::with_capacity(2 * engines.len());
+                    for ((e, o), (d, od)) in engines
+                        .iter_mut()
+                        .zip(r.outs.iter_mut())
+                        .zip(dialogues.iter_mut().zip(r.dialogue.iter_mut()))
+                    {
+                        jobs.push((e, o));
+                        if let Some(d) = d.as_mut() {
+                            jobs.push((d, od));
                         }
                     }
+                    let done: Vec<Result<(), crate::engine::EngineError>> = if jobs.len() > 1 {
+                        jobs.into_par_iter()
+                            .map(|(e, o)| e.process_chunk(scene_now, &input, o))
+                            .collect()
+                    } else {
+                        jobs.into_iter()
+                            .map(|(e, o)| e.process_chunk(scene_now, &input, o))
+                            .collect()
+                    };
+                    done.into_iter().collect::<Result<(), _>>()?;
                     Ok(())
                 };
                 if feed.is_empty() {

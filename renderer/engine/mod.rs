@@ -117,7 +117,6 @@ pub struct CpuEngine {
     ctx: ObjectContext,
     rate: u32,
     states: Vec<ItemState>,
-    direct: Vec<Vec<f32>>,
     diffuse: Vec<Vec<f32>>,
     /// The mix's accumulators, tile by tile (see [`MIX_TILE`]): each tile
     /// holds every speaker's direct samples, then their diffuse ones.
@@ -180,7 +179,6 @@ impl CpuEngine {
             },
             rate: scene.sample_rate,
             states,
-            direct: vec![vec![0.0; CHUNK]; n],
             diffuse: vec![vec![0.0; CHUNK]; n],
             tiles: vec![0.0; 2 * n * CHUNK],
             tail: vec![vec![0.0; LATENCY]; n],
@@ -309,12 +307,30 @@ impl CpuEngine {
                 }
             }
         });
+        // 3. the direct path, delayed by the centre tap, goes from the tiles
+        //    straight into the output: the previous chunk's last LATENCY
+        //    samples first, then this chunk's, whose last LATENCY samples
+        //    become the next tail. The diffuse bus goes to its buffers for
+        //    the decorrelators.
+        for (o, tail) in out.iter_mut().zip(&self.tail) {
+            o[..LATENCY].copy_from_slice(tail);
+        }
         for (ti, tile) in self.tiles.chunks_exact(2 * n * t).enumerate() {
             let (dir, dif) = tile.split_at(n * t);
-            for (s, (d, f)) in self.direct.iter_mut().zip(self.diffuse.iter_mut()).enumerate() {
-                d[ti * t..(ti + 1) * t].copy_from_slice(&dir[s * t..(s + 1) * t]);
+            // this tile's samples land at out[j0..], past CHUNK in the tail
+            let j0 = ti * t + LATENCY;
+            let in_out = CHUNK.saturating_sub(j0).min(t);
+            for (s, (o, tail)) in out.iter_mut().zip(self.tail.iter_mut()).enumerate() {
+                let d = &dir[s * t..(s + 1) * t];
+                if in_out > 0 {
+                    o[j0..j0 + in_out].copy_from_slice(&d[..in_out]);
+                }
+                if in_out < t {
+                    let k0 = j0 + in_out - CHUNK;
+                    tail[k0..k0 + t - in_out].copy_from_slice(&d[in_out..]);
+                }
                 if any_diffuse {
-                    f[ti * t..(ti + 1) * t].copy_from_slice(&dif[s * t..(s + 1) * t]);
+                    self.diffuse[s][ti * t..(ti + 1) * t].copy_from_slice(&dif[s * t..(s + 1) * t]);
                 }
             }
         }
@@ -324,18 +340,14 @@ impl CpuEngine {
                 f.fill(0.0);
             }
         }
-        // 3. decorrelate the diffuse bus; add the direct path delayed by the centre tap
+        // 4. decorrelate the diffuse bus and add it
         if any_diffuse || self.conv.ringing() {
             self.conv.process(&mut self.diffuse);
         }
-        for s in 0..n {
-            let (o, dir, dif, tail) = (&mut out[s], &self.direct[s], &self.diffuse[s], &mut self.tail[s]);
-            o[..LATENCY].copy_from_slice(&tail[..]);
-            o[LATENCY..].copy_from_slice(&dir[..CHUNK - LATENCY]);
+        for (o, dif) in out.iter_mut().zip(&self.diffuse) {
             for (y, v) in o.iter_mut().zip(dif) {
                 *y += v;
             }
-            tail.copy_from_slice(&dir[CHUNK - LATENCY..]);
         }
     }
 }

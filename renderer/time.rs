@@ -23,18 +23,9 @@ impl Default for Time {
     }
 }
 
-/// gcd(|a|, |b|), 0 when both are 0. Values that fit 64 bits (all of a
-/// usual programme's times) take a binary gcd without divisions; 128-bit
+/// Stein's binary gcd (0 when both are 0). Times that fit 64 bits (all of
+/// a usual programme's) are reduced with it, without divisions: 128-bit
 /// divisions are library calls, and were a sixth of the metadata's time.
-fn gcd(a: i128, b: i128) -> i128 {
-    let (a, b) = (a.unsigned_abs(), b.unsigned_abs());
-    match (u64::try_from(a), u64::try_from(b)) {
-        (Ok(a), Ok(b)) => i128::from(gcd_u64(a, b)),
-        _ => gcd_u128(a, b) as i128,
-    }
-}
-
-/// Stein's binary gcd.
 fn gcd_u64(mut a: u64, mut b: u64) -> u64 {
     if a == 0 || b == 0 {
         return a | b;
@@ -53,7 +44,7 @@ fn gcd_u64(mut a: u64, mut b: u64) -> u64 {
     }
 }
 
-/// Euclid's gcd (the plain form [`gcd_u64`] is tested against).
+/// Euclid's gcd, for values past 64 bits.
 fn gcd_u128(mut a: u128, mut b: u128) -> u128 {
     while b != 0 {
         let t = a % b;
@@ -61,6 +52,21 @@ fn gcd_u128(mut a: u128, mut b: u128) -> u128 {
         b = t;
     }
     a
+}
+
+/// ceil(n / d) for d > 0, clamped to i64 (the 128-bit form of
+/// [`Time::to_sample_ceil`]).
+fn ceil_wide(n: i128, d: i128) -> i64 {
+    let (q, r) = (n.div_euclid(d), n.rem_euclid(d));
+    let c = if r == 0 { q } else { q + 1 };
+    c.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+}
+
+/// n / d as f64 for d > 0, whole part first (the 128-bit form of
+/// [`Time::to_sample_f64`]).
+fn f64_wide(n: i128, d: i128) -> f64 {
+    let (q, r) = (n.div_euclid(d), n.rem_euclid(d));
+    q as f64 + r as f64 / d as f64
 }
 
 /// Why a time string could not be read.
@@ -81,15 +87,38 @@ impl Time {
     }
 
     fn from_i128(num: i128, den: i128) -> Option<Time> {
+        if let (Ok(n), Ok(d)) = (i64::try_from(num), i64::try_from(den))
+            && let Some(t) = Self::reduce64(n, d)
+        {
+            return Some(t);
+        }
+        Self::reduce_wide(num, den)
+    }
+
+    /// `num / den` in lowest terms in 64-bit arithmetic; `None` when
+    /// `den == 0` or a step would overflow (then [`Self::reduce_wide`] decides).
+    fn reduce64(num: i64, den: i64) -> Option<Time> {
         if den == 0 {
             return None;
         }
-        let g = gcd(num, den).max(1);
-        // (g ≥ 1: the 64-bit division cannot overflow; it truncates as the 128-bit one does)
-        let (mut n, mut d) = match (i64::try_from(num), i64::try_from(den), i64::try_from(g)) {
-            (Ok(n), Ok(d), Ok(g)) => (i128::from(n / g), i128::from(d / g)),
-            _ => (num / g, den / g),
-        };
+        let g = i64::try_from(gcd_u64(num.unsigned_abs(), den.unsigned_abs()).max(1)).ok()?;
+        let (n, d) = (num / g, den / g);
+        if d < 0 {
+            return Some(Time {
+                num: n.checked_neg()?,
+                den: d.checked_neg()?,
+            });
+        }
+        Some(Time { num: n, den: d })
+    }
+
+    /// [`Self::from_i128`] in 128-bit arithmetic throughout.
+    fn reduce_wide(num: i128, den: i128) -> Option<Time> {
+        if den == 0 {
+            return None;
+        }
+        let g = (gcd_u128(num.unsigned_abs(), den.unsigned_abs()) as i128).max(1);
+        let (mut n, mut d) = (num / g, den / g);
         if d < 0 {
             n = -n;
             d = -d;
@@ -158,10 +187,7 @@ impl Time {
             return if r == 0 { q } else { q + 1 };
         }
         let (n, d) = self.samples_exact(rate);
-        let q = n.div_euclid(d);
-        let r = n.rem_euclid(d);
-        let c = if r == 0 { q } else { q + 1 };
-        c.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+        ceil_wide(n, d)
     }
 
     /// Exact sample position as f64 (for ramp coefficients).
@@ -171,9 +197,7 @@ impl Time {
             return q as f64 + r as f64 / self.den as f64;
         }
         let (n, d) = self.samples_exact(rate);
-        let q = n.div_euclid(d);
-        let r = n.rem_euclid(d);
-        q as f64 + r as f64 / d as f64
+        f64_wide(n, d)
     }
 
     /// Parse a plain decimal number of seconds, exactly (e.g. the
@@ -370,23 +394,6 @@ mod tests {
         assert_eq!(Time::ZERO.to_sample_ceil(48000), 0);
     }
 
-    /// The 128-bit forms the 64-bit fast paths must equal.
-    fn slow_from(num: i128, den: i128) -> Option<Time> {
-        if den == 0 {
-            return None;
-        }
-        let g = (gcd_u128(num.unsigned_abs(), den.unsigned_abs()) as i128).max(1);
-        let (mut n, mut d) = (num / g, den / g);
-        if d < 0 {
-            n = -n;
-            d = -d;
-        }
-        Some(Time {
-            num: i64::try_from(n).ok()?,
-            den: i64::try_from(d).ok()?,
-        })
-    }
-
     #[test]
     fn fast_paths_equal_the_128_bit_arithmetic() {
         let mut x = 0x2545_f491_4f6c_dd1du64;
@@ -427,22 +434,23 @@ mod tests {
                 gcd_u128(a.unsigned_abs() as u128, b.unsigned_abs() as u128),
                 "gcd {a} {b}"
             );
-            assert_eq!(Time::new(a, b), slow_from(a as i128, b as i128), "new {a}/{b}");
+            assert_eq!(Time::new(a, b), Time::reduce_wide(a as i128, b as i128), "new {a}/{b}");
             let (Some(s), Some(t)) = (Time::new(a, b), Time::new(c, d)) else {
                 continue;
             };
-            let slow_sum = slow_from(
+            let slow_sum = Time::reduce_wide(
                 s.num as i128 * t.den as i128 + t.num as i128 * s.den as i128,
                 s.den as i128 * t.den as i128,
             );
             assert_eq!(s.checked_add(t), slow_sum, "{s:?} + {t:?}");
             for rate in [1u32, 44100, 48000, 96000, u32::MAX] {
-                let (n, dd) = s.samples_exact(rate);
-                let (q, r) = (n.div_euclid(dd), n.rem_euclid(dd));
-                let ceil = (if r == 0 { q } else { q + 1 }).clamp(i64::MIN as i128, i64::MAX as i128) as i64;
-                assert_eq!(s.to_sample_ceil(rate), ceil, "{s:?} at {rate}");
-                let f = q as f64 + r as f64 / dd as f64;
-                assert_eq!(s.to_sample_f64(rate).to_bits(), f.to_bits(), "{s:?} at {rate}");
+                let (n, d) = s.samples_exact(rate);
+                assert_eq!(s.to_sample_ceil(rate), ceil_wide(n, d), "{s:?} at {rate}");
+                assert_eq!(
+                    s.to_sample_f64(rate).to_bits(),
+                    f64_wide(n, d).to_bits(),
+                    "{s:?} at {rate}"
+                );
             }
         }
     }

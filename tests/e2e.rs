@@ -9,7 +9,7 @@ use crate::common::{read_all, shared_dir};
 use admix::input::open_input;
 use admix::io::{Bw64Error, Bw64Reader, OutputFormat};
 use admix::layout::Layout;
-use admix::render::{AudioSource, OutputKind, OutputSpec, RenderOptions, render};
+use admix::render::{AudioSource, OutputKind, OutputSpec, RenderOptions, cpu_engine, render, render_with};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -261,6 +261,89 @@ fn a_render_that_fails_midway_leaves_no_file() {
         .collect();
     assert!(left.is_empty(), "files left after a failed render: {left:?}");
     assert!(!out.exists());
+}
+
+/// A CPU engine that reports an error from a given chunk on (as a GPU
+/// engine does when its device is lost).
+struct FailingEngine {
+    inner: Box<dyn admix::engine::LayoutEngine>,
+    chunks_left: usize,
+}
+
+impl admix::engine::LayoutEngine for FailingEngine {
+    fn layout(&self) -> &Layout {
+        self.inner.layout()
+    }
+    fn seek(&mut self, pos: u64) {
+        self.inner.seek(pos)
+    }
+    fn process_chunk(
+        &mut self,
+        scene: &admix::scene::Scene,
+        input: &[Vec<f32>],
+        out: &mut [Vec<f32>],
+    ) -> Result<(), admix::engine::EngineError> {
+        if self.chunks_left == 0 {
+            return Err(admix::engine::EngineError::Gpu(format!(
+                "device lost while rendering {}",
+                self.inner.layout().name
+            )));
+        }
+        self.chunks_left -= 1;
+        self.inner.process_chunk(scene, input, out)
+    }
+    fn take_notices(&mut self) -> Vec<admix::notice::Notice> {
+        self.inner.take_notices()
+    }
+    fn blocks_computed(&self) -> u64 {
+        self.inner.blocks_computed()
+    }
+    fn backend_name(&self) -> String {
+        self.inner.backend_name()
+    }
+}
+
+#[test]
+fn an_engine_failing_midway_stops_the_render_with_its_error_and_leaves_no_file() {
+    // The deliverables' engines render each chunk at the same time: one
+    // failing (here 0+2+0's, from its fourth chunk) must end the render
+    // with that error, whatever the other engines did, and leave nothing.
+    let dir = e2e_dir();
+    let input = dir.join("objects_moving.wav");
+    let (mut src, mut scene) = open_input(&input, None, None).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let layouts = [
+        Layout::builtin("4+7+0").unwrap().unwrap(),
+        Layout::builtin("0+2+0").unwrap().unwrap(),
+        Layout::builtin("0+5+0").unwrap().unwrap(),
+    ];
+    let specs: Vec<OutputSpec> = layouts
+        .iter()
+        .map(|l| spec(l, tmp.path().join(format!("broken.{}.wav", l.name))))
+        .collect();
+    let factory = |l: &Layout, sc: &admix::scene::Scene| {
+        let inner = cpu_engine(l, sc)?;
+        let chunks_left = if l.name == "0+2+0" { 3 } else { usize::MAX };
+        Ok(Box::new(FailingEngine { inner, chunks_left }) as Box<dyn admix::engine::LayoutEngine>)
+    };
+    let r = render_with(
+        &mut scene,
+        &mut src,
+        &specs,
+        &RenderOptions::default(),
+        &factory,
+        &mut |_, _| {},
+    );
+    let Err(e) = r else {
+        panic!("the render should fail");
+    };
+    let err = e.to_string();
+    assert!(err.contains("device lost while rendering 0+2+0"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "files left after a failed render: {left:?}");
 }
 
 #[test]

@@ -217,6 +217,25 @@ fn a_jump_lands_on_its_sample() {
     }
 }
 
+/// Float outputs `broken.<layout>.wav` in `dir`, one per built-in layout.
+fn broken_specs(layouts: &[&str], dir: &Path) -> Vec<OutputSpec> {
+    layouts
+        .iter()
+        .map(|name| {
+            let l = Layout::builtin(name).unwrap().unwrap();
+            spec(&l, dir.join(format!("broken.{name}.wav")))
+        })
+        .collect()
+}
+
+/// The names of the files in `dir`.
+fn files_in(dir: &Path) -> Vec<std::ffi::OsString> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect()
+}
+
 /// A source that fails after a while.
 struct Failing {
     inner: Bw64Reader,
@@ -245,20 +264,10 @@ fn a_render_that_fails_midway_leaves_no_file() {
         inner: Bw64Reader::open(&input).unwrap(),
         fail_at: 20_000,
     };
-    let layouts = [
-        Layout::builtin("4+7+0").unwrap().unwrap(),
-        Layout::builtin("0+2+0").unwrap().unwrap(),
-    ];
-    let specs: Vec<OutputSpec> = layouts
-        .iter()
-        .map(|l| spec(l, tmp.path().join(format!("broken.{}.wav", l.name))))
-        .collect();
+    let specs = broken_specs(&["4+7+0", "0+2+0"], tmp.path());
     let r = render(&mut scene, &mut src, &specs, &RenderOptions::default(), &mut |_, _| {});
     assert!(r.is_err());
-    let left: Vec<_> = std::fs::read_dir(tmp.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let left = files_in(tmp.path());
     assert!(left.is_empty(), "files left after a failed render: {left:?}");
     assert!(!out.exists());
 }
@@ -312,15 +321,7 @@ fn an_engine_failing_midway_stops_the_render_with_its_error_and_leaves_no_file()
     let input = dir.join("objects_moving.wav");
     let (mut src, mut scene) = open_input(&input, None, None).unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let layouts = [
-        Layout::builtin("4+7+0").unwrap().unwrap(),
-        Layout::builtin("0+2+0").unwrap().unwrap(),
-        Layout::builtin("0+5+0").unwrap().unwrap(),
-    ];
-    let specs: Vec<OutputSpec> = layouts
-        .iter()
-        .map(|l| spec(l, tmp.path().join(format!("broken.{}.wav", l.name))))
-        .collect();
+    let specs = broken_specs(&["4+7+0", "0+2+0", "0+5+0"], tmp.path());
     let factory = |l: &Layout, sc: &admix::scene::Scene| {
         let inner = cpu_engine(l, sc)?;
         let chunks_left = if l.name == "0+2+0" { 3 } else { usize::MAX };
@@ -339,10 +340,7 @@ fn an_engine_failing_midway_stops_the_render_with_its_error_and_leaves_no_file()
     };
     let err = e.to_string();
     assert!(err.contains("device lost while rendering 0+2+0"), "{err}");
-    let left: Vec<_> = std::fs::read_dir(tmp.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let left = files_in(tmp.path());
     assert!(left.is_empty(), "files left after a failed render: {left:?}");
 }
 

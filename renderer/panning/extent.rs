@@ -32,6 +32,8 @@ pub struct SpreadingPanner {
     /// The grid again in ear's order, by rows of equal elevation, for the
     /// row walk of [`SpreadingPanner::weighted_sum_rows`].
     rows: Vec<GridRow>,
+    /// The rows' values again as f64 arrays, for [`candidate_runs_avx2`].
+    row_table: Box<RowTable>,
     /// Positions in ear's order, one array per coordinate (4 zeros after the last).
     xs: Vec<f64>,
     ys: Vec<f64>,
@@ -65,6 +67,42 @@ struct GridRow {
     cos_el: f64,
     /// points per degree of azimuth
     inv_step: f64,
+}
+
+/// Length of [`RowTable`]'s arrays: the rows, and room for a group of four
+/// starting at the last.
+const ROW_PAD: usize = N_ROWS + 3;
+
+/// Per grid row (zeros past the last): sin and cos of its elevation, points
+/// per degree, number of points and its inverse, first point.
+#[derive(Clone, Debug)]
+struct RowTable {
+    sin_el: [f64; ROW_PAD],
+    cos_el: [f64; ROW_PAD],
+    inv_step: [f64; ROW_PAD],
+    n: [f64; ROW_PAD],
+    inv_n: [f64; ROW_PAD],
+    start: [f64; ROW_PAD],
+}
+
+impl RowTable {
+    fn new(rows: &[GridRow]) -> Self {
+        let col = |f: &dyn Fn(&GridRow) -> f64| {
+            let mut a = [0.0; ROW_PAD];
+            for (a, row) in a.iter_mut().zip(rows) {
+                *a = f(row);
+            }
+            a
+        };
+        RowTable {
+            sin_el: col(&|r| r.sin_el),
+            cos_el: col(&|r| r.cos_el),
+            inv_step: col(&|r| r.inv_step),
+            n: col(&|r| r.n as f64),
+            inv_n: col(&|r| 1.0 / r.n as f64),
+            start: col(&|r| r.start as f64),
+        }
+    }
 }
 
 /// Most grid points the plain row walk visits before the cap tree is used
@@ -207,6 +245,7 @@ impl SpreadingPanner {
             nodes: Vec::new(),
             node_sums: Vec::new(),
             roots: Vec::new(),
+            row_table: Box::new(RowTable::new(&rows)),
             rows,
             // padded by 4 for the row walk's groups of four
             xs: input.iter().map(|p| p[0]).chain([0.0; 4]).collect(),
@@ -442,6 +481,64 @@ fn run_parts(r: Run) -> (usize, usize, usize) {
     (usize::from(r.0), usize::from(r.1), usize::from(r.2))
 }
 
+/// The cap around the source that holds every point of non-zero weight,
+/// as [`candidate_runs`] and [`candidate_runs_avx2`] meet it row by row.
+struct CapRows {
+    /// cos of the cap's radius (circle_pos + R + fade, and 1e-3 for rounding)
+    cos_cap: f64,
+    /// sin and cos of the source's elevation
+    se: f64,
+    ce: f64,
+    /// the source's azimuth (degrees), −atan2(p0, p1), within 7e-5 rad
+    azc: f64,
+    /// the rows within the cap's elevations (the others miss it)
+    lo: usize,
+    hi: usize,
+}
+
+/// Covers acos_approx's error twice (half-width and centre), degrees.
+const RUN_MARGIN_DEG: f64 = 2e-4 * (180.0 / std::f64::consts::PI);
+
+impl CapRows {
+    /// None when the cap is the whole sphere.
+    #[inline(always)]
+    fn new(wf: &WeightFunc) -> Option<Self> {
+        use std::f64::consts::{FRAC_PI_2, PI};
+        // the radius's margin covers rounding, generously
+        let cap = wf.circle_pos + wf.circle_radius + FADE_WIDTH_DEG.to_radians() + 1e-3;
+        if cap >= PI {
+            return None;
+        }
+        // cos(circle_pos + (R + fade) + 1e-3) by angle addition
+        let (s1, c1) = (
+            wf.sin_cp * wf.cos_r_out + wf.cos_cp * wf.sin_r_out,
+            wf.cos_cp * wf.cos_r_out - wf.sin_cp * wf.sin_r_out,
+        );
+        let cos_cap = c1 * 0.999_999_500_000_041_7 - s1 * 9.999_998_333_333_417e-4;
+        let p = wf.basis[1];
+        let (se, ce) = (p[2], (p[0] * p[0] + p[1] * p[1]).sqrt());
+        let azc = if ce > 0.0 {
+            let a = acos_approx(p[1] / ce).to_degrees();
+            if p[0] > 0.0 { -a } else { a }
+        } else {
+            0.0
+        };
+        // |el_r − el_s| ≤ cap, with the source's elevation within 7e-5 rad
+        let el_s = FRAC_PI_2 - acos_approx(se);
+        let step = PI / (N_ROWS - 1) as f64;
+        let lo = ((el_s - cap + FRAC_PI_2 - 2e-4) / step).ceil().max(0.0) as usize;
+        let hi = (((el_s + cap + FRAC_PI_2 + 2e-4) / step).floor().max(0.0) as usize).min(N_ROWS - 1);
+        Some(CapRows {
+            cos_cap,
+            se,
+            ce,
+            azc,
+            lo,
+            hi,
+        })
+    }
+}
+
 /// The runs of grid points the row walk of
 /// [`SpreadingPanner::weighted_sum_rows`] weighs: each row's interval of
 /// azimuth within the cap around the source (every row when the cap is the
@@ -454,37 +551,19 @@ fn candidate_runs(
     runs: &mut [Run; 2 * N_ROWS],
     max_points: usize,
 ) -> Option<usize> {
-    use std::f64::consts::PI;
-    // the radius's margin covers rounding, generously
-    let cap = wf.circle_pos + wf.circle_radius + FADE_WIDTH_DEG.to_radians() + 1e-3;
-    if cap >= PI {
-        if sp.points.len() > max_points {
-            return None;
-        }
-        for (r, row) in sp.rows.iter().enumerate() {
-            runs[r] = (row.start as u16, row.n as u16, r as u16);
-        }
-        return Some(sp.rows.len());
-    }
-    // cos(circle_pos + (R + fade) + 1e-3) by angle addition
-    let (s1, c1) = (
-        wf.sin_cp * wf.cos_r_out + wf.cos_cp * wf.sin_r_out,
-        wf.cos_cp * wf.cos_r_out - wf.sin_cp * wf.sin_r_out,
-    );
-    let cos_cap = c1 * 0.999_999_500_000_041_7 - s1 * 9.999_998_333_333_417e-4;
-    let p = wf.basis[1];
-    let (se, ce) = (p[2], (p[0] * p[0] + p[1] * p[1]).sqrt());
-    // the source's azimuth, −atan2(p0, p1), within 7e-5 rad
-    let azc = if ce > 0.0 {
-        let a = acos_approx(p[1] / ce).to_degrees();
-        if p[0] > 0.0 { -a } else { a }
-    } else {
-        0.0
+    let Some(CapRows {
+        cos_cap,
+        se,
+        ce,
+        azc,
+        lo,
+        hi,
+    }) = CapRows::new(wf)
+    else {
+        return whole_grid_runs(sp, runs, max_points);
     };
-    // covers acos_approx's error twice (half-width and centre)
-    let margin_deg = 2e-4f64.to_degrees();
     let (mut n_runs, mut count) = (0, 0);
-    for (r, row) in sp.rows.iter().enumerate() {
+    for (r, row) in sp.rows.iter().enumerate().take(hi + 1).skip(lo) {
         let num = cos_cap - se * row.sin_el;
         let den = ce * row.cos_el;
         let whole = if den <= 1e-12 {
@@ -498,7 +577,7 @@ fn candidate_runs(
                 continue;
             }
             num <= -den || {
-                let half = acos_approx(num / den).to_degrees() + margin_deg;
+                let half = acos_approx(num / den).to_degrees() + RUN_MARGIN_DEG;
                 let k0 = ((azc - half) * row.inv_step).ceil() as i64;
                 let k1 = ((azc + half) * row.inv_step).floor() as i64;
                 if k1 < k0 {
@@ -536,6 +615,128 @@ fn candidate_runs(
         }
     }
     (count <= max_points).then_some(n_runs)
+}
+
+/// Every row as a run (the cap is the sphere).
+fn whole_grid_runs(sp: &SpreadingPanner, runs: &mut [Run; 2 * N_ROWS], max_points: usize) -> Option<usize> {
+    if sp.points.len() > max_points {
+        return None;
+    }
+    for (r, row) in sp.rows.iter().enumerate() {
+        runs[r] = (row.start as u16, row.n as u16, r as u16);
+    }
+    Some(sp.rows.len())
+}
+
+/// [`candidate_runs`] four rows at a time, without branches per row: the
+/// same operations in the same order, so the same runs.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn candidate_runs_avx2(sp: &SpreadingPanner, wf: &WeightFunc, runs: &mut [Run; 2 * N_ROWS]) -> usize {
+    use std::arch::x86_64::*;
+    let Some(CapRows {
+        cos_cap,
+        se,
+        ce,
+        azc,
+        lo,
+        hi,
+    }) = CapRows::new(wf)
+    else {
+        return whole_grid_runs(sp, runs, usize::MAX).unwrap_or(0);
+    };
+    let set = _mm256_set1_pd;
+    let (cos_cap_v, se_v, ce_v, azc_v) = (set(cos_cap), set(se), set(ce), set(azc));
+    let (tiny, one, zero) = (set(1e-12), set(1.0), _mm256_setzero_pd());
+    let sign = set(-0.0);
+    // per row: the first run's first point and length, the wrapped run's length
+    let mut first_at = [0i32; ROW_PAD];
+    let mut first_len = [0i32; ROW_PAD];
+    let mut wrap_len = [0i32; ROW_PAD];
+    let t = &sp.row_table;
+    let mut r = lo;
+    while r <= hi {
+        // SAFETY: r + 4 ≤ N_ROWS + 3 ≤ ROW_PAD entries in each table.
+        let ld = |a: &[f64; ROW_PAD]| unsafe { _mm256_loadu_pd(a.as_ptr().add(r)) };
+        let (sin_el, cos_el, inv_step) = (ld(&t.sin_el), ld(&t.cos_el), ld(&t.inv_step));
+        let (n, inv_n, start) = (ld(&t.n), ld(&t.inv_n), ld(&t.start));
+        let num = _mm256_sub_pd(cos_cap_v, _mm256_mul_pd(se_v, sin_el));
+        let den = _mm256_mul_pd(ce_v, cos_el);
+        let den_small = _mm256_cmp_pd::<_CMP_LE_OQ>(den, tiny);
+        let missed = _mm256_blendv_pd(
+            _mm256_cmp_pd::<_CMP_GE_OQ>(num, den),
+            _mm256_cmp_pd::<_CMP_GT_OQ>(num, tiny),
+            den_small,
+        );
+        let whole = _mm256_or_pd(den_small, _mm256_cmp_pd::<_CMP_LE_OQ>(num, _mm256_xor_pd(den, sign)));
+        // acos_approx(num / den), to degrees, as the scalar code computes it
+        let q = _mm256_div_pd(num, den);
+        let x = _mm256_min_pd(_mm256_andnot_pd(sign, q), one);
+        let poly = _mm256_add_pd(
+            set(1.570_728_8),
+            _mm256_mul_pd(
+                x,
+                _mm256_add_pd(
+                    set(-0.212_114_4),
+                    _mm256_mul_pd(x, _mm256_sub_pd(set(0.074_261_0), _mm256_mul_pd(x, set(0.018_729_3)))),
+                ),
+            ),
+        );
+        let ra = _mm256_mul_pd(_mm256_sqrt_pd(_mm256_sub_pd(one, x)), poly);
+        let ac = _mm256_blendv_pd(
+            _mm256_sub_pd(set(std::f64::consts::PI), ra),
+            ra,
+            _mm256_cmp_pd::<_CMP_GE_OQ>(q, zero),
+        );
+        let half = _mm256_add_pd(
+            _mm256_mul_pd(ac, set(180.0f64 / std::f64::consts::PI)),
+            set(RUN_MARGIN_DEG),
+        );
+        let k0 = _mm256_round_pd::<{ _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC }>(_mm256_mul_pd(
+            _mm256_sub_pd(azc_v, half),
+            inv_step,
+        ));
+        let k1 = _mm256_round_pd::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(_mm256_mul_pd(
+            _mm256_add_pd(azc_v, half),
+            inv_step,
+        ));
+        let len = _mm256_add_pd(_mm256_sub_pd(k1, k0), one);
+        let missed = _mm256_or_pd(missed, _mm256_andnot_pd(whole, _mm256_cmp_pd::<_CMP_LT_OQ>(k1, k0)));
+        let whole = _mm256_or_pd(whole, _mm256_cmp_pd::<_CMP_GE_OQ>(len, n));
+        // k0 mod n, k0 − n·⌊(k0 + ½)/n⌋: (k0 + ½)/n is at least 1/(2n) from
+        // an integer, far more than the product's rounding
+        let quot = _mm256_mul_pd(_mm256_add_pd(k0, set(0.5)), inv_n);
+        let a = _mm256_sub_pd(
+            k0,
+            _mm256_mul_pd(
+                n,
+                _mm256_round_pd::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(quot),
+            ),
+        );
+        let a = _mm256_andnot_pd(whole, a);
+        let len = _mm256_andnot_pd(missed, _mm256_blendv_pd(len, n, whole));
+        let first = _mm256_min_pd(len, _mm256_sub_pd(n, a));
+        let wrap = _mm256_sub_pd(len, first);
+        // SAFETY: r + 4 ≤ ROW_PAD.
+        unsafe {
+            _mm_storeu_si128(
+                first_at.as_mut_ptr().add(r).cast(),
+                _mm256_cvtpd_epi32(_mm256_add_pd(start, a)),
+            );
+            _mm_storeu_si128(first_len.as_mut_ptr().add(r).cast(), _mm256_cvtpd_epi32(first));
+            _mm_storeu_si128(wrap_len.as_mut_ptr().add(r).cast(), _mm256_cvtpd_epi32(wrap));
+        }
+        r += 4;
+    }
+    let mut n_runs = 0;
+    for r in lo..=hi {
+        let (at, l0, l1) = (first_at[r], first_len[r], wrap_len[r]);
+        runs[n_runs] = (at as u16, l0 as u16, r as u16);
+        n_runs += usize::from(l0 > 0);
+        runs[n_runs] = (sp.rows[r].start as u16, l1 as u16, r as u16);
+        n_runs += usize::from(l1 > 0);
+    }
+    n_runs
 }
 
 /// Adds one run's weighted gains to `total` (`stride` wide), skipping the
@@ -769,27 +970,26 @@ impl WeightAvx2 {
         ] = self.k;
         let set = _mm256_set1_pd;
         let (one, neg_one, zero, sign) = (set(1.0), set(-1.0), _mm256_setzero_pd(), set(-0.0));
-        let clamp = |v: __m256d| _mm256_min_pd(_mm256_max_pd(v, neg_one), one);
-        // dot(v, b) = (v0·b0 + v1·b1) + v2·b2
-        let dot = |b: [__m256d; 3]| {
-            _mm256_add_pd(
-                _mm256_add_pd(_mm256_mul_pd(x, b[0]), _mm256_mul_pd(y, b[1])),
-                _mm256_mul_pd(z, b[2]),
-            )
-        };
-        let c0 = clamp(dot(self.basis[0]));
-        let c1 = clamp(dot(self.basis[1]));
-        let c2 = clamp(dot(self.basis[2]));
+        // dot(v, b) = v0·b0 + v1·b1 + v2·b2, fused
+        let dot = |b: [__m256d; 3]| _mm256_fmadd_pd(z, b[2], _mm256_fmadd_pd(y, b[1], _mm256_mul_pd(x, b[0])));
+        // (not clamped to [−1, 1] as weight_fast's are: they pass it by
+        // rounding only, and the square root's argument is kept ≥ 0)
+        let c0 = dot(self.basis[0]);
+        let c1 = dot(self.basis[1]);
+        let c2 = dot(self.basis[2]);
         let a0 = _mm256_andnot_pd(sign, c0);
-        let f = _mm256_sub_pd(_mm256_mul_pd(c1, sin_cp), _mm256_mul_pd(a0, cos_cp));
+        let f = _mm256_fmsub_pd(c1, sin_cp, _mm256_mul_pd(a0, cos_cp));
         let f = _mm256_add_pd(_mm256_min_pd(f, _mm256_add_pd(c1, c1_bias)), flat_bias);
         let flat = _mm256_cmp_pd::<_CMP_GE_OQ>(f, zero);
         let s = _mm256_andnot_pd(sign, c2);
-        let c = clamp(_mm256_add_pd(_mm256_mul_pd(a0, sin_cp), _mm256_mul_pd(c1, cos_cp)));
+        let c = _mm256_fmadd_pd(a0, sin_cp, _mm256_mul_pd(c1, cos_cp));
         let u = _mm256_blendv_pd(c, s, flat);
-        let r = _mm256_sqrt_pd(_mm256_mul_pd(_mm256_sub_pd(one, u), _mm256_add_pd(one, u)));
-        let y_flat = _mm256_sub_pd(_mm256_mul_pd(s, cos_r), _mm256_mul_pd(r, sin_r));
-        let y_circ = _mm256_sub_pd(_mm256_mul_pd(r, cos_r), _mm256_mul_pd(c, sin_r));
+        let r = _mm256_sqrt_pd(_mm256_max_pd(
+            _mm256_mul_pd(_mm256_sub_pd(one, u), _mm256_add_pd(one, u)),
+            zero,
+        ));
+        let y_flat = _mm256_fmsub_pd(s, cos_r, _mm256_mul_pd(r, sin_r));
+        let y_circ = _mm256_fmsub_pd(r, cos_r, _mm256_mul_pd(c, sin_r));
         let yv = _mm256_blendv_pd(y_circ, y_flat, flat);
         let q = _mm256_blendv_pd(_mm256_xor_pd(c, sign), s, flat);
         let q_in = _mm256_blendv_pd(circ_in, flat_in, flat);
@@ -811,16 +1011,14 @@ impl WeightAvx2 {
         let z2 = _mm256_mul_pd(z1, z1);
         let z4 = _mm256_mul_pd(z2, z2);
         let z8 = _mm256_mul_pd(z4, z4);
-        let pair = |a: usize| _mm256_add_pd(set(ASIN_SERIES[a]), _mm256_mul_pd(set(ASIN_SERIES[a + 1]), z1));
+        let pair = |a: usize| _mm256_fmadd_pd(set(ASIN_SERIES[a + 1]), z1, set(ASIN_SERIES[a]));
         let (p01, p23, p45, p67, p89) = (pair(0), pair(2), pair(4), pair(6), pair(8));
-        let acc = _mm256_add_pd(
-            _mm256_add_pd(
-                _mm256_add_pd(p01, _mm256_mul_pd(z2, p23)),
-                _mm256_mul_pd(z4, _mm256_add_pd(p45, _mm256_mul_pd(z2, p67))),
-            ),
-            _mm256_mul_pd(z8, p89),
+        let acc = _mm256_fmadd_pd(
+            z8,
+            p89,
+            _mm256_fmadd_pd(z4, _mm256_fmadd_pd(z2, p67, p45), _mm256_fmadd_pd(z2, p23, p01)),
         );
-        let wv = _mm256_sub_pd(one, _mm256_mul_pd(_mm256_mul_pd(yv, acc), set(INV_FADE)));
+        let wv = _mm256_fnmadd_pd(_mm256_mul_pd(yv, acc), set(INV_FADE), one);
         _mm256_min_pd(_mm256_max_pd(wv, zero), one)
     }
 }
@@ -834,9 +1032,7 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
     let stride = 4 * V;
     assert_eq!(sp.row_stride, stride);
     let mut runs = [(0u16, 0u16, 0u16); 2 * N_ROWS];
-    let Some(n_runs) = candidate_runs(sp, wf, &mut runs, GRID_POINTS_BOUND) else {
-        return false;
-    };
+    let n_runs = candidate_runs_avx2(sp, wf, &mut runs);
     let runs = &runs[..n_runs];
 
     // (1) the sort, in f32
@@ -858,9 +1054,8 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
         let (m_pos, m_neg) = (set(SORT_MARGIN), set(-SORT_MARGIN));
         let (flat_in, flat_out) = (set(wf.flat_in - SORT_MARGIN), set(wf.flat_out + SORT_MARGIN));
         let (circ_in, circ_out) = (set(wf.circ_in + SORT_MARGIN), set(wf.circ_out - SORT_MARGIN));
-        let (one, neg_one, sign) = (_mm256_set1_ps(1.0), _mm256_set1_ps(-1.0), _mm256_set1_ps(-0.0));
+        let sign = _mm256_set1_ps(-0.0);
         let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        let clamp = |v: __m256| _mm256_min_ps(_mm256_max_ps(v, neg_one), one);
         let dot = |x: __m256, y: __m256, z: __m256, b0: __m256, b1: __m256, b2: __m256| {
             _mm256_fmadd_ps(z, b2, _mm256_fmadd_ps(y, b1, _mm256_mul_ps(x, b0)))
         };
@@ -883,9 +1078,11 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
                         _mm256_loadu_ps(sp.zs32.as_ptr().add(i)),
                     )
                 };
-                let c0 = clamp(dot(x, y, z, b00, b01, b02));
-                let c1 = clamp(dot(x, y, z, b10, b11, b12));
-                let c2 = clamp(dot(x, y, z, b20, b21, b22));
+                // (not clamped to [−1, 1]: they pass it by rounding only,
+                // far less than the margin, and are only compared)
+                let c0 = dot(x, y, z, b00, b01, b02);
+                let c1 = dot(x, y, z, b10, b11, b12);
+                let c2 = dot(x, y, z, b20, b21, b22);
                 let a0 = _mm256_andnot_ps(sign, c0);
                 // the flat/circle decision as weight_fast makes it, with the margin
                 let f = _mm256_fmsub_ps(c1, sin_cp, _mm256_mul_ps(a0, cos_cp));
@@ -893,7 +1090,7 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
                 let flat_sure = _mm256_cmp_ps::<_CMP_GE_OQ>(f, m_pos);
                 let circ_sure = _mm256_cmp_ps::<_CMP_LT_OQ>(f, m_neg);
                 let s = _mm256_andnot_ps(sign, c2);
-                let c = clamp(_mm256_fmadd_ps(a0, sin_cp, _mm256_mul_ps(c1, cos_cp)));
+                let c = _mm256_fmadd_ps(a0, sin_cp, _mm256_mul_ps(c1, cos_cp));
                 // inside (outside) for each part the point may be on
                 let sure_in = _mm256_and_ps(
                     _mm256_or_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(s, flat_in), circ_sure),
@@ -965,15 +1162,44 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
             unsafe { _mm256_storeu_pd(wp.add(k), weigh.fade(_mm256_loadu_pd(wp.add(k)))) };
             k += 4;
         }
-        for k in 0..n_maybe {
+        // two sets of sums, even and odd points (half the dependency chain)
+        let mut a2 = [_mm256_setzero_pd(); V];
+        let mut k = 0;
+        while k + 1 < n_maybe {
             // SAFETY: the weights and indices below n_maybe were written;
             // each index is a grid point's, so its row of gains exists.
+            let (w0, g0, w1, g1) = unsafe {
+                (
+                    _mm256_set1_pd(*wp.add(k)),
+                    *mp.add(k) as usize * stride,
+                    _mm256_set1_pd(*wp.add(k + 1)),
+                    *mp.add(k + 1) as usize * stride,
+                )
+            };
+            for v in 0..V {
+                // SAFETY: as above.
+                let (gv0, gv1) = unsafe {
+                    (
+                        _mm256_loadu_pd(sp.row_gains.as_ptr().add(g0 + 4 * v)),
+                        _mm256_loadu_pd(sp.row_gains.as_ptr().add(g1 + 4 * v)),
+                    )
+                };
+                a[v] = _mm256_fmadd_pd(w0, gv0, a[v]);
+                a2[v] = _mm256_fmadd_pd(w1, gv1, a2[v]);
+            }
+            k += 2;
+        }
+        if k < n_maybe {
+            // SAFETY: as above.
             let (w, g) = unsafe { (_mm256_set1_pd(*wp.add(k)), *mp.add(k) as usize * stride) };
             for v in 0..V {
                 // SAFETY: as above.
                 let gv = unsafe { _mm256_loadu_pd(sp.row_gains.as_ptr().add(g + 4 * v)) };
-                a[v] = _mm256_add_pd(a[v], _mm256_mul_pd(w, gv));
+                a[v] = _mm256_fmadd_pd(w, gv, a[v]);
             }
+        }
+        for v in 0..V {
+            a[v] = _mm256_add_pd(a[v], a2[v]);
         }
     }
 
@@ -1395,15 +1621,25 @@ impl PolarExtent {
             let h = height.max(FADE_WIDTH_DEG / 2.0);
             let wf = WeightFunc::new(position, w, h);
             // the row walk uses the padded width (see SpreadingPanner::row_stride)
+            let spread_only = amount_spread == 1.0;
             with_scratch(self.spreading.row_stride, |total| {
                 self.spreading.weighted_sum(&wf, total);
                 let total = &total[..nc];
                 let n = total.iter().map(|v| v * v).sum::<f64>().sqrt();
                 for c in 0..nc {
                     let t = total[c] / n;
-                    out[c] += amount_spread * t * t;
+                    // with no point part, √(1·t²) is |t| exactly (in binary
+                    // floating point, barring underflow below 1e-154)
+                    out[c] = if spread_only {
+                        t.abs()
+                    } else {
+                        out[c] + amount_spread * t * t
+                    };
                 }
             });
+            if spread_only {
+                return;
+            }
         }
         for v in out.iter_mut() {
             *v = v.sqrt();
@@ -1530,9 +1766,51 @@ mod tests {
         }
     }
 
-    /// The AVX2 walk's four-lane weight equals weight_fast bit for bit.
+    /// The AVX2 candidate runs (four rows at a time) are the scalar ones.
     #[cfg(target_arch = "x86_64")]
     #[test]
+    fn avx2_candidate_runs_are_the_scalar_ones() {
+        use crate::layout::Layout;
+        if !(std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")) {
+            eprintln!("NOTICE: no AVX2 + FMA on this CPU; the AVX2 candidate runs are not tested");
+            return;
+        }
+        let psp = PointSourcePanner::new(&Layout::builtin("4+7+0").unwrap().unwrap()).unwrap();
+        let sp = SpreadingPanner::new(&psp);
+        let mut rnd = rng();
+        let (mut partial, mut wrapped) = (0, 0);
+        for i in 0..20_000 {
+            // poles, grid points' directions, anywhere; small to enclosing extents
+            let (az, el) = match i % 8 {
+                0 => (rnd() * 360.0 - 180.0, if rnd() < 0.5 { 90.0 } else { -90.0 }),
+                1 => (5.0 * (rnd() * 72.0).floor(), 5.0 * (rnd() * 36.0).floor() - 90.0),
+                2 => (rnd() * 360.0 - 180.0, 89.0 + rnd()),
+                _ => (rnd() * 360.0 - 180.0, rnd() * 180.0 - 90.0),
+            };
+            let (w, h) = if i % 2 == 0 {
+                (5.0 + rnd() * 85.0, 5.0 + rnd() * 60.0)
+            } else {
+                (5.0 + rnd() * 355.0, 5.0 + rnd() * 355.0)
+            };
+            let wf = WeightFunc::new(cart(az, el, 1.0), w, h);
+            let (mut a, mut b) = ([(0u16, 0u16, 0u16); 2 * N_ROWS], [(0u16, 0u16, 0u16); 2 * N_ROWS]);
+            let na = candidate_runs(&sp, &wf, &mut a, usize::MAX).unwrap();
+            // SAFETY: the CPU has AVX2 and FMA (checked above).
+            let nb = unsafe { candidate_runs_avx2(&sp, &wf, &mut b) };
+            assert_eq!(a[..na], b[..nb], "az {az} el {el} w {w} h {h}");
+            partial += usize::from(a[..na].iter().any(|r| usize::from(r.1) < sp.rows[usize::from(r.2)].n));
+            wrapped += usize::from(a[..na].windows(2).any(|p| p[0].2 == p[1].2));
+        }
+        // the cases cover rows cut by the cap, and cuts across azimuth 0
+        assert!(
+            partial > 10_000 && wrapped > 1_000,
+            "{partial} partial, {wrapped} wrapped"
+        );
+    }
+
+    /// The AVX2 walk's four-lane weight equals weight_fast within rounding.
+    #[test]
+    #[cfg(target_arch = "x86_64")]
     fn avx2_weight_is_weight_fast() {
         use std::arch::x86_64::*;
         if !(std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")) {
@@ -1553,12 +1831,15 @@ mod tests {
                     let v = |a: usize| _mm256_setr_pd(p[0][a], p[1][a], p[2][a], p[3][a]);
                     _mm256_storeu_pd(out.as_mut_ptr(), weigh.weight(v(0), v(1), v(2)));
                 }
+                // (fused multiply-adds, and no clamping of the dot
+                // products: a few ulp of the angle, 1/fade times)
                 for l in 0..4 {
-                    assert_eq!(
-                        out[l].to_bits(),
-                        wf.weight_fast(p[l]).to_bits(),
-                        "{pos:?} w {w} h {h} {:?}",
-                        p[l]
+                    let want = wf.weight_fast(p[l]);
+                    assert!(
+                        (out[l] - want).abs() <= 1e-14,
+                        "{pos:?} w {w} h {h} {:?}: {} vs {want}",
+                        p[l],
+                        out[l]
                     );
                 }
             }

@@ -360,7 +360,8 @@ impl GainCalc {
             let (div_gains, div_pos) = diverge(position, block, false);
             let pv = &mut s.b[..n];
             let needs_extent = width != 0.0 || height != 0.0 || depth != 0.0 || norm(position) != 1.0;
-            for k in 0..div_count(block) {
+            let count = div_count(block);
+            for k in 0..count {
                 let p = div_pos[k];
                 pv.fill(0.0);
                 self.polar_pan(p, width, height, depth, needs_extent, pv, &mut s.c[..n]);
@@ -368,8 +369,16 @@ impl GainCalc {
                     gains[i] += div_gains[k] * pv[i] * pv[i];
                 }
             }
-            for g in gains.iter_mut() {
-                *g = g.sqrt();
+            if count == 1 && div_gains[0] == 1.0 {
+                // √(0 + 1·g²) is |g| exactly (binary floating point, barring
+                // underflow below 1e-154)
+                for (g, v) in gains.iter_mut().zip(pv.iter()) {
+                    *g = v.abs();
+                }
+            } else {
+                for g in gains.iter_mut() {
+                    *g = g.sqrt();
+                }
             }
             if !block.zone_exclusion.is_empty() {
                 let excluded = &mut s.ex[..n];

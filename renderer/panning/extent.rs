@@ -869,17 +869,20 @@ const SORT_MARGIN: f64 = 1e-5;
 
 /// The row walk for AVX2 + FMA CPUs, in three passes.
 ///
+/// The candidate runs come from [`candidate_runs_avx2`], four rows at a time.
+///
 /// 1. Each candidate is sorted eight at a time in single precision, with a
 ///    margin ([`SORT_MARGIN`]): surely inside (weight 1), surely outside
 ///    (0), or maybe in the fade band. The last are listed.
-/// 2. The listed points are weighed four at a time in double precision,
-///    exactly as [`WeightFunc::weight_fast`] does (inside and outside
-///    included), and their weighted gains added.
+/// 2. The listed points are weighed four at a time in double precision, as
+///    [`WeightFunc::weight_fast`] does (inside and outside included) but
+///    with fused multiply-adds (within 1e-14 of it), and their weighted
+///    gains added.
 /// 3. Each stretch of inside points in a run adds the difference of its
 ///    row's running sums of gains (`row_prefix`).
 ///
-/// The sum equals the plain walk's within rounding (~1e-15 relative): the
-/// weights are the same, the order of the additions differs.
+/// The sum equals the plain walk's within rounding (~1e-14 relative): the
+/// weights agree within rounding, the order of the additions differs.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn rows_avx2(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> bool {
@@ -897,8 +900,10 @@ unsafe fn rows_avx2(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) ->
     }
 }
 
-/// [`WeightFunc::weight_fast`] four points at a time, operation for
-/// operation (no FMA), so with the same results bit for bit.
+/// [`WeightFunc::weight_fast`] four points at a time, its operations with
+/// products and sums fused and the dot products not clamped (they pass ±1
+/// by rounding only; the square root's argument is kept ≥ 0): within 1e-14
+/// of it.
 #[cfg(target_arch = "x86_64")]
 struct WeightAvx2 {
     basis: [[std::arch::x86_64::__m256d; 3]; 3],

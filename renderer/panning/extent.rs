@@ -551,21 +551,13 @@ fn candidate_runs(
     runs: &mut [Run; 2 * N_ROWS],
     max_points: usize,
 ) -> Option<usize> {
-    let Some(CapRows {
-        cos_cap,
-        se,
-        ce,
-        azc,
-        lo,
-        hi,
-    }) = CapRows::new(wf)
-    else {
+    let Some(cap) = CapRows::new(wf) else {
         return whole_grid_runs(sp, runs, max_points);
     };
     let (mut n_runs, mut count) = (0, 0);
-    for (r, row) in sp.rows.iter().enumerate().take(hi + 1).skip(lo) {
-        let num = cos_cap - se * row.sin_el;
-        let den = ce * row.cos_el;
+    for (r, row) in sp.rows.iter().enumerate().take(cap.hi + 1).skip(cap.lo) {
+        let num = cap.cos_cap - cap.se * row.sin_el;
+        let den = cap.ce * row.cos_el;
         let whole = if den <= 1e-12 {
             if num > 1e-12 {
                 continue;
@@ -578,8 +570,8 @@ fn candidate_runs(
             }
             num <= -den || {
                 let half = acos_approx(num / den).to_degrees() + RUN_MARGIN_DEG;
-                let k0 = ((azc - half) * row.inv_step).ceil() as i64;
-                let k1 = ((azc + half) * row.inv_step).floor() as i64;
+                let k0 = ((cap.azc - half) * row.inv_step).ceil() as i64;
+                let k1 = ((cap.azc + half) * row.inv_step).floor() as i64;
                 if k1 < k0 {
                     continue;
                 }
@@ -634,19 +626,12 @@ fn whole_grid_runs(sp: &SpreadingPanner, runs: &mut [Run; 2 * N_ROWS], max_point
 #[target_feature(enable = "avx2,fma")]
 fn candidate_runs_avx2(sp: &SpreadingPanner, wf: &WeightFunc, runs: &mut [Run; 2 * N_ROWS]) -> usize {
     use std::arch::x86_64::*;
-    let Some(CapRows {
-        cos_cap,
-        se,
-        ce,
-        azc,
-        lo,
-        hi,
-    }) = CapRows::new(wf)
-    else {
+    let Some(cap) = CapRows::new(wf) else {
         return whole_grid_runs(sp, runs, usize::MAX).unwrap_or(0);
     };
+    let (lo, hi) = (cap.lo, cap.hi);
     let set = _mm256_set1_pd;
-    let (cos_cap_v, se_v, ce_v, azc_v) = (set(cos_cap), set(se), set(ce), set(azc));
+    let (cos_cap_v, se_v, ce_v, azc_v) = (set(cap.cos_cap), set(cap.se), set(cap.ce), set(cap.azc));
     let (tiny, one, zero) = (set(1e-12), set(1.0), _mm256_setzero_pd());
     let sign = set(-0.0);
     // per row: the first run's first point and length, the wrapped run's length

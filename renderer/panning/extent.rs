@@ -45,14 +45,45 @@ pub struct SpreadingPanner {
     zs32: Vec<f32>,
     /// Gains in ear's order, `row_stride` per point (`num_channels` rounded
     /// up to a multiple of 4, zero-padded).
-    row_gains: Vec<f64>,
+    row_gains: Aligned,
     row_stride: usize,
     /// Per row, running sums of `row_gains` (`row_stride` wide): entry
     /// `prefix + k` of row r is Σ of its first k points (k = 0..=n).
-    row_prefix: Vec<f64>,
+    row_prefix: Aligned,
     /// Σ of every grid point's gains.
     grid_sum: Vec<f64>,
     row_kernel: RowKernel,
+}
+
+/// f64 values in 32-byte aligned groups of four (a length rounded up to
+/// four). The gain rows and running sums are `row_stride` (a multiple of
+/// four) wide, so the AVX2 walk's loads of them never straddle a cache line:
+/// a `Vec<f64>` is only 16-byte aligned, and half of its 32-byte loads were
+/// split across two lines.
+#[derive(Clone, Debug)]
+struct Aligned(Vec<Quad>);
+
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C, align(32))]
+struct Quad([f64; 4]);
+
+impl Aligned {
+    fn zeros(n: usize) -> Self {
+        Aligned(vec![Quad::default(); n.div_ceil(4)])
+    }
+}
+
+impl std::ops::Deref for Aligned {
+    type Target = [f64];
+    fn deref(&self) -> &[f64] {
+        bytemuck::cast_slice(&self.0)
+    }
+}
+
+impl std::ops::DerefMut for Aligned {
+    fn deref_mut(&mut self) -> &mut [f64] {
+        bytemuck::cast_slice_mut(&mut self.0)
+    }
 }
 
 /// One row of the grid: points `start .. start + n` at one elevation,
@@ -258,21 +289,21 @@ impl SpreadingPanner {
             zs32: input.iter().map(|p| p[2] as f32).chain([0.0; 8]).collect(),
             row_gains: {
                 let stride = nc.div_ceil(4) * 4;
-                let mut g = vec![0.0; input.len() * stride];
+                let mut g = Aligned::zeros(input.len() * stride);
                 for (dst, src) in g.chunks_exact_mut(stride).zip(input_gains.chunks_exact(nc.max(1))) {
                     dst[..nc].copy_from_slice(src);
                 }
                 g
             },
             row_stride: nc.div_ceil(4) * 4,
-            row_prefix: Vec::new(),
+            row_prefix: Aligned::zeros(0),
             grid_sum: (0..nc)
                 .map(|c| input_gains.iter().skip(c).step_by(nc.max(1)).sum())
                 .collect(),
             row_kernel: row_kernel(),
         };
         let stride = sp.row_stride;
-        let mut prefix = vec![0.0; (input.len() + N_ROWS) * stride];
+        let mut prefix = Aligned::zeros((input.len() + N_ROWS) * stride);
         for row in &sp.rows {
             for k in 0..row.n {
                 let (done, next) = prefix.split_at_mut((row.prefix + k + 1) * stride);

@@ -960,17 +960,25 @@ impl WeightAvx2 {
         y: std::arch::x86_64::__m256d,
         z: std::arch::x86_64::__m256d,
     ) -> std::arch::x86_64::__m256d {
-        self.fade(self.sine(x, y, z))
+        self.fade(self.sine::<true>(x, y, z))
     }
 
-    /// The first half of [`Self::weight`]: y = sin(θ − R), or −1 where the
-    /// point is inside and +1 where it is beyond the fade (to which
-    /// [`Self::fade`] gives exactly 1 and 0, as weight_fast does). The
-    /// walk runs the halves as two loops: each has half the latency, so
-    /// more of them overlap.
+    /// The first half of [`Self::weight`]: y = sin(θ − R), and with
+    /// `BOUNDS` −1 where the point is inside and +1 where it is beyond the
+    /// fade (to which [`Self::fade`] gives exactly 1 and 0, as weight_fast
+    /// does). The walk runs the halves as two loops: each has half the
+    /// latency, so more of them overlap.
+    ///
+    /// The walk weighs only points its sort found near the fade band, where
+    /// θ − R lies within the sort's margin of [0, fade] (or of [0, 90° − R]
+    /// and [0, 180° − R] where the fade reaches past the pole or the
+    /// antipode): there sin(θ − R) grows with θ, and the clamp of
+    /// [`Self::fade`] already gives 1 just inside and 0 just beyond, so it
+    /// skips the bounds (`BOUNDS` = false). Far from the band they are
+    /// needed: sin(θ − R) falls again past 90°.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    fn sine(
+    fn sine<const BOUNDS: bool>(
         &self,
         x: std::arch::x86_64::__m256d,
         y: std::arch::x86_64::__m256d,
@@ -1012,6 +1020,9 @@ impl WeightAvx2 {
         let y_flat = _mm256_fmsub_pd(s, cos_r, _mm256_mul_pd(r, sin_r));
         let y_circ = _mm256_fmsub_pd(r, cos_r, _mm256_mul_pd(c, sin_r));
         let yv = _mm256_blendv_pd(y_circ, y_flat, flat);
+        if !BOUNDS {
+            return yv;
+        }
         let q = _mm256_blendv_pd(_mm256_xor_pd(c, sign), s, flat);
         let q_in = _mm256_blendv_pd(circ_in, flat_in, flat);
         let q_out = _mm256_blendv_pd(circ_out, flat_out, flat);
@@ -1174,7 +1185,7 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
                 )
             };
             // SAFETY: k + 4 ≤ n_maybe + 4 ≤ CAP.
-            unsafe { _mm256_storeu_pd(wp.add(k), weigh.sine(x, y, z)) };
+            unsafe { _mm256_storeu_pd(wp.add(k), weigh.sine::<false>(x, y, z)) };
             k += 4;
         }
         let mut k = 0;
@@ -1840,17 +1851,21 @@ mod tests {
         }
         let mut rnd = rng();
         let pts = grid_points();
+        let mut in_band = 0;
         for _ in 0..300 {
             let pos = cart(rnd() * 360.0 - 180.0, rnd() * 180.0 - 90.0, 1.0);
             let (w, h) = (5.0 + rnd() * 355.0, 5.0 + rnd() * 355.0);
             let wf = WeightFunc::new(pos, w, h);
             for p in pts.chunks_exact(4) {
-                let mut out = [0.0f64; 4];
+                // the weight, and without the bounds (as the walk weighs the
+                // points in the fade band)
+                let (mut out, mut band) = ([0.0f64; 4], [0.0f64; 4]);
                 // SAFETY: the CPU has AVX2 and FMA (checked above).
                 unsafe {
                     let weigh = WeightAvx2::new(&wf);
                     let v = |a: usize| _mm256_setr_pd(p[0][a], p[1][a], p[2][a], p[3][a]);
                     _mm256_storeu_pd(out.as_mut_ptr(), weigh.weight(v(0), v(1), v(2)));
+                    _mm256_storeu_pd(band.as_mut_ptr(), weigh.fade(weigh.sine::<false>(v(0), v(1), v(2))));
                 }
                 // (fused multiply-adds, and no clamping of the dot
                 // products: a few ulp of the angle, 1/fade times)
@@ -1862,9 +1877,19 @@ mod tests {
                         p[l],
                         out[l]
                     );
+                    if want > 0.0 && want < 1.0 {
+                        in_band += 1;
+                        assert!(
+                            (band[l] - want).abs() <= 1e-14,
+                            "no bounds: {pos:?} w {w} h {h} {:?}: {} vs {want}",
+                            p[l],
+                            band[l]
+                        );
+                    }
                 }
             }
         }
+        assert!(in_band > 10_000, "only {in_band} points in the fade band");
     }
 
     /// The trig-free weight equals ear's formula (asin/acos of the basis

@@ -891,9 +891,10 @@ const SORT_MARGIN: f64 = 1e-5;
 ///    margin ([`SORT_MARGIN`]): surely inside (weight 1), surely outside
 ///    (0), or maybe in the fade band. The last are listed.
 /// 2. The listed points are weighed four at a time in double precision, as
-///    [`WeightFunc::weight_fast`] does (inside and outside included) but
-///    with fused multiply-adds (within 1e-14 of it), and their weighted
-///    gains added.
+///    [`WeightFunc::weight_fast`] does but with fused multiply-adds and
+///    without its inside/outside bounds, which the listed points do not
+///    need (see [`WeightAvx2::sine`]); within 1e-14 of it. Their weighted
+///    gains are added.
 /// 3. Each stretch of inside points in a run adds the difference of its
 ///    row's running sums of gains (`row_prefix`).
 ///

@@ -70,12 +70,7 @@ impl SynthSource {
     pub fn new(frames: u64, rate: u32) -> Self {
         let mut s = 0x2545_F491_4F6C_DD1Du64;
         let table = (0..rate as usize)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.1
-            })
+            .map(|_| ((crate::rng::xorshift64(&mut s) >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.1)
             .collect();
         SynthSource { table, frames }
     }

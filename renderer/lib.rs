@@ -26,6 +26,7 @@ pub mod loudness;
 pub mod notice;
 pub mod panning;
 pub mod render;
+pub(crate) mod rng;
 pub mod scene;
 pub mod time;
 

@@ -913,12 +913,7 @@ mod tests {
     fn agrees_with_the_ebur128_crate() {
         use ebur128::{EbuR128, Mode};
         let mut seed = 0x1234_5678_9abc_def1u64;
-        let mut rnd = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
+        let mut rnd = move || crate::rng::unit_f64(&mut seed) - 0.5;
         for (name, rate, seconds) in [("2.0", 48000u32, 12.0), ("5.1", 44100, 9.0), ("7.1.4", 48000, 7.0)] {
             let l = Layout::builtin(name).unwrap().unwrap();
             let n = (rate as f64 * seconds) as usize;

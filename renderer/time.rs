@@ -397,12 +397,7 @@ mod tests {
     #[test]
     fn fast_paths_equal_the_128_bit_arithmetic() {
         let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = move || crate::rng::xorshift64(&mut x);
         let edge = [
             0i64,
             1,

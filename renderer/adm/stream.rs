@@ -854,12 +854,7 @@ mod tests {
             "</adm:audioBlockFormat>",
         ];
         let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut next = |n: usize| (crate::rng::xorshift64(&mut state) % n as u64) as usize;
         let mut blocks = String::new();
         for n in 1..=12_000u32 {
             let end = ends[next(ends.len())];

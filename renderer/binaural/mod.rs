@@ -197,10 +197,7 @@ fn room_tail(room: &Room, rate: u32, seed: u64) -> Vec<f32> {
     let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut v = vec![0.0f64; pre + n];
     for (k, x) in v[pre..].iter_mut().enumerate() {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        let u = (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
+        let u = crate::rng::unit_f64(&mut s) * 2.0 - 1.0;
         let t = k as f64 / rate as f64;
         let env = (-6.907_755 * t / room.rt60_s).exp(); // −60 dB at RT60
         let onset = if k < fade { k as f64 / fade as f64 } else { 1.0 };

@@ -1700,12 +1700,7 @@ mod tests {
 
     fn rng() -> impl FnMut() -> f64 {
         let mut r = 0x2545F4914F6CDD1Du64;
-        move || {
-            r ^= r << 13;
-            r ^= r >> 7;
-            r ^= r << 17;
-            (r >> 11) as f64 / (1u64 << 53) as f64
-        }
+        move || crate::rng::unit_f64(&mut r)
     }
 
     /// Both fast walks (rows, tree) equal ear's brute-force loop over every

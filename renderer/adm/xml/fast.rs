@@ -334,12 +334,7 @@ mod tests {
     #[test]
     fn equals_the_general_parser_on_generated_blocks() {
         let mut x = 0x2545_f491_u64;
-        let mut rnd = move |n: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n as u64) as usize
-        };
+        let mut rnd = move |n: usize| (crate::rng::xorshift64(&mut x) % n as u64) as usize;
         const ATTRS: [&str; 12] = [
             r#"audioBlockFormatID="AB_00031001_00000007""#,
             r#"audioBlockFormatID='AB_00031001_00000008'"#,

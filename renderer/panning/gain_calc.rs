@@ -361,17 +361,20 @@ impl GainCalc {
             let pv = &mut s.b[..n];
             let needs_extent = width != 0.0 || height != 0.0 || depth != 0.0 || norm(position) != 1.0;
             let count = div_count(block);
+            // one undiverged position: √(0 + 1·g²) is |g| exactly (binary
+            // floating point, barring underflow below 1e-154)
+            let single = count == 1 && div_gains[0] == 1.0;
             for k in 0..count {
                 let p = div_pos[k];
                 pv.fill(0.0);
                 self.polar_pan(p, width, height, depth, needs_extent, pv, &mut s.c[..n]);
-                for i in 0..n {
-                    gains[i] += div_gains[k] * pv[i] * pv[i];
+                if !single {
+                    for i in 0..n {
+                        gains[i] += div_gains[k] * pv[i] * pv[i];
+                    }
                 }
             }
-            if count == 1 && div_gains[0] == 1.0 {
-                // √(0 + 1·g²) is |g| exactly (binary floating point, barring
-                // underflow below 1e-154)
+            if single {
                 for (g, v) in gains.iter_mut().zip(pv.iter()) {
                     *g = v.abs();
                 }

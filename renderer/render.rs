@@ -439,6 +439,54 @@ pub fn render(
     render_with(scene, source, outputs, opts, &cpu_engine, progress)
 }
 
+/// How many chunks the block reader may run ahead of the render.
+const READ_AHEAD: usize = 4;
+
+/// The render's position, for the thread that reads blocks ahead of it.
+#[derive(Default)]
+struct Pace {
+    /// (first sample of the chunk being rendered, stopped)
+    at: std::sync::Mutex<(i64, bool)>,
+    moved: std::sync::Condvar,
+}
+
+impl Pace {
+    fn state(&self) -> std::sync::MutexGuard<'_, (i64, bool)> {
+        self.at.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The render is at the chunk starting at sample `c0`.
+    fn reached(&self, c0: i64) {
+        self.state().0 = c0;
+        self.moved.notify_all();
+    }
+
+    /// The render has ended (finished or failed).
+    fn stop(&self) {
+        self.state().1 = true;
+        self.moved.notify_all();
+    }
+
+    /// Waits until the render is at sample `at` or beyond: false when it
+    /// has ended instead.
+    fn wait_for(&self, at: i64) -> bool {
+        let mut s = self.state();
+        while !s.1 && s.0 < at {
+            s = self.moved.wait(s).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        !s.1
+    }
+}
+
+/// Stops a [`Pace`] when dropped.
+struct StopOnDrop<'a>(&'a Pace);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
 /// Render with engines made by `make_engine`.
 pub fn render_with(
     scene: &mut Scene,
@@ -451,6 +499,7 @@ pub fn render_with(
     let t0 = Instant::now();
     // the streamed items' blocks, read from the start (see scene::ObjectBlocks)
     let mut feed = scene.block_feed();
+    let pace = Pace::default();
     let start = opts.start.min(scene.frames);
     let total = opts.frames.unwrap_or(scene.frames - start).min(scene.frames - start);
     let end = start + total;
@@ -560,10 +609,26 @@ pub fn render_with(
     };
     let stream_end = end + LATENCY as u64;
     let frames_in = scene.frames;
-    // Three threads besides rayon's: a reader decodes chunk k+1 while chunk
-    // k renders, and a writer writes and measures chunk k−1 meanwhile;
+    // Four threads besides rayon's: a reader decodes chunk k+1 while chunk
+    // k renders, a writer writes and measures chunk k−1 meanwhile, and the
+    // streamed items' blocks are parsed up to READ_AHEAD chunks ahead;
     // buffers circulate (none allocated per chunk).
+    let feed_ref = &feed;
+    let pace = &pace;
     let result: Result<Vec<Delivery>, RenderError> = std::thread::scope(|sc| {
+        if !feed_ref.is_empty() {
+            sc.spawn(move || {
+                // (what the render asks for at chunk k is read ahead while
+                // it renders chunk k − 1, and so on, READ_AHEAD chunks on)
+                let mut until = first_chunk as i64 + 2 * CHUNK as i64;
+                while until <= (stream_end + 2 * CHUNK as u64) as i64
+                    && pace.wait_for(until - (READ_AHEAD * CHUNK) as i64)
+                {
+                    feed_ref.read_ahead(until);
+                    until += CHUNK as i64;
+                }
+            });
+        }
         let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Result<(u64, Vec<Vec<f32>>), Bw64Error>>(2);
         let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<Vec<f32>>>(3);
         for _ in 0..3 {
@@ -598,6 +663,8 @@ pub fn render_with(
             }
             Ok(deliveries)
         });
+        // the block reader stops when the render does, even by a panic
+        let _stop = StopOnDrop(pace);
         let rendering = (|| -> Result<(), RenderError> {
             while let Ok(msg) = full_rx.recv() {
                 let (pos, input) = msg?;
@@ -609,8 +676,9 @@ pub fn render_with(
                 r.hi = stream_end.min(pos + CHUNK as u64).saturating_sub(pos) as usize;
                 // the streamed blocks this chunk needs (see scene::ObjectBlocks)
                 let (c0, c1) = (pos as i64, (pos + CHUNK as u64) as i64);
+                pace.reached(c0);
                 scene
-                    .feed_blocks(&mut feed, c0, c1)
+                    .feed_blocks(feed_ref, c0, c1)
                     .map_err(|e| RenderError::Metadata(e.to_string()))?;
                 let scene_now: &Scene = scene;
                 // Every engine (deliverables and their dialogue buses) renders
@@ -645,20 +713,7 @@ pub fn render_with(
                     done.into_iter().collect::<Result<(), _>>()?;
                     Ok(())
                 };
-                if feed.is_empty() {
-                    run()?;
-                } else {
-                    // the next chunk's blocks are parsed on another thread meanwhile
-                    let next = c1 + CHUNK as i64;
-                    let (rendered, read) = std::thread::scope(|s| {
-                        let reader = s.spawn(|| feed.read_ahead(next));
-                        (run(), reader.join())
-                    });
-                    rendered?;
-                    if read.is_err() {
-                        return Err(RenderError::Invalid("the ADM block reader stopped unexpectedly".into()));
-                    }
-                }
+                run()?;
                 scene.release_blocks(c1);
                 if done_tx.send(r).is_err() {
                     break;
@@ -671,6 +726,7 @@ pub fn render_with(
             Ok(())
         })();
         drop(done_tx);
+        pace.stop();
         let written = writer
             .join()
             .map_err(|_| RenderError::Invalid("the output writer stopped unexpectedly".into()))?;

@@ -12,7 +12,7 @@ use admix::notice::Notices;
 use admix::render::{OutputKind, OutputSpec, RenderOptions, render};
 use admix::scene::{ItemKind, ObjectBlocks, Scene};
 
-use crate::common::{read_all, test_dir};
+use crate::common::{read_all, shared_dir, test_dir};
 
 /// The scene with every streamed item's blocks read into memory.
 fn in_memory(scene: &Scene) -> Scene {
@@ -112,5 +112,48 @@ fn streamed_blocks_render_as_blocks_in_memory_in_a_bounded_window() {
             a,
             "case {k}: second render"
         );
+    }
+}
+
+/// The notices a render's blocks raise (timing repairs, …) do not depend on
+/// how far ahead of the render its block reader ran: during a render a
+/// thread reads ahead at its own pace, and the report must not change with
+/// it. Fed chunk by chunk with no reading ahead, and with reading ahead by
+/// 0, 1, 5 chunks and to the end first: the same notices in the same order.
+#[test]
+fn block_notices_do_not_depend_on_reading_ahead() {
+    let Some(root) = shared_dir("adm-samples") else { return };
+    // Pro Tools' file: 4 streamed objects with 113 block ends and 18
+    // interpolation lengths repaired
+    let path = root.join("wavinfo/Test_ADM_ProTools.wav");
+    const CHUNK: i64 = 4096;
+    let run = |ahead: Option<i64>| {
+        let (_input, mut scene) = open_input(&path, None, None).unwrap();
+        let at_open = scene.notices.len();
+        let mut feed = scene.block_feed();
+        let mut c0 = 0;
+        while c0 < scene.frames as i64 + 2 * CHUNK {
+            if let Some(a) = ahead {
+                feed.read_ahead(c0.saturating_add(a));
+            }
+            scene.feed_blocks(&feed, c0, c0 + CHUNK).unwrap();
+            scene.release_blocks(c0 + CHUNK);
+            c0 += CHUNK;
+        }
+        scene.end_block_feed(&mut feed);
+        scene.notices.split_off(at_open)
+    };
+    let plain = run(None);
+    let count = |kind: &str| plain.iter().filter(|n| n.kind == kind).count();
+    assert_eq!(
+        (count("block-time-repaired"), count("interpolation-length-repaired")),
+        (113, 18),
+        "{plain:#?}"
+    );
+    // the repairs come from more than one item, so their order is at stake
+    let subjects: std::collections::BTreeSet<&str> = plain.iter().map(|n| &n.subject[..11]).collect();
+    assert!(subjects.len() > 1, "{subjects:?}");
+    for ahead in [0, CHUNK, 5 * CHUNK, i64::MAX] {
+        assert_eq!(run(Some(ahead)), plain, "reading {ahead} samples ahead");
     }
 }

@@ -213,7 +213,7 @@ impl Scene {
     /// every streamed item's blocks from `feed` (reading now what was not
     /// read ahead). Their notices (timing repairs, …) stay in `feed` until
     /// [`Self::end_block_feed`].
-    pub fn feed_blocks(&mut self, feed: &mut BlockFeed, c0: i64, c1: i64) -> Result<(), SceneError> {
+    pub fn feed_blocks(&mut self, feed: &BlockFeed, c0: i64, c1: i64) -> Result<(), SceneError> {
         feed.feed(&mut self.items, c0, c1)
     }
 

@@ -15,11 +15,11 @@
 //! [`ObjectBlocks::release`] (drop the blocks every engine has entered).
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::adm::elements::{BlockFormat, BlockKind, ObjectBlock, PositionOffset, TypeDefinition};
 use crate::adm::stream::{BlockCursor, DeferredBlocks, XmlSource};
-use crate::notice::Notices;
+use crate::notice::{Notice, Notices};
 
 use super::timing::{BlockInfo, ObjectTiming, Placed, Placer};
 use super::{BlockSummary, SceneError, TimedBlock};
@@ -372,11 +372,20 @@ impl ObjectBlocks {
 }
 
 /// Blocks of one streamed item read ahead of the render.
+///
+/// The notices raised while reading a block travel with it and are handed
+/// out when the render takes the block (those of the end of the item, or
+/// of an error, with the end or the error). So which notices a chunk
+/// reports, and in which order, does not depend on how far ahead the
+/// reading ran: a render's notices are the same whatever the threads did.
 struct Ahead {
     item: usize,
     stream: ObjectStream,
-    queue: VecDeque<TimedBlock<ObjectBlock>>,
-    notices: Notices,
+    queue: VecDeque<(TimedBlock<ObjectBlock>, Vec<Notice>)>,
+    /// The notices of the read that found the end, or the error.
+    last: Vec<Notice>,
+    /// Notices of the blocks taken, for the feed to collect.
+    taken: Vec<Notice>,
     /// An error met while reading ahead: given when the render reaches it.
     err: Option<SceneError>,
     done: bool,
@@ -389,54 +398,58 @@ impl Ahead {
             if self
                 .queue
                 .back()
-                .is_some_and(|b| ObjectBlocks::first_sample(b, rate) >= until)
+                .is_some_and(|(b, _)| ObjectBlocks::first_sample(b, rate) >= until)
             {
                 return;
             }
-            match self.stream.next_block(&mut self.notices) {
-                Ok(Some(b)) => self.queue.push_back(b),
-                Ok(None) => self.done = true,
-                Err(e) => self.err = Some(e),
+            let mut notices = Notices::default();
+            match self.stream.next_block(&mut notices) {
+                Ok(Some(b)) => self.queue.push_back((b, notices.into_vec())),
+                Ok(None) => {
+                    self.done = true;
+                    self.last = notices.into_vec();
+                }
+                Err(e) => {
+                    self.err = Some(e);
+                    self.last = notices.into_vec();
+                }
             }
         }
     }
 
     /// The next block: read ahead, else read now.
     fn next(&mut self, rate: u32) -> Result<Option<TimedBlock<ObjectBlock>>, SceneError> {
-        if let Some(b) = self.queue.pop_front() {
+        if self.queue.is_empty() {
+            self.fill(i64::MIN, rate);
+        }
+        if let Some((b, notices)) = self.queue.pop_front() {
+            self.taken.extend(notices);
             return Ok(Some(b));
         }
-        if let Some(e) = self.err.take() {
-            return Err(e);
-        }
-        if self.done {
-            return Ok(None);
-        }
-        self.fill(i64::MIN, rate);
-        self.next_ready()
-    }
-
-    fn next_ready(&mut self) -> Result<Option<TimedBlock<ObjectBlock>>, SceneError> {
-        match (self.queue.pop_front(), self.err.take()) {
-            (Some(b), err) => {
-                self.err = err;
-                Ok(Some(b))
-            }
-            (None, Some(e)) => Err(e),
-            (None, None) => Ok(None),
+        self.taken.append(&mut self.last);
+        match self.err.take() {
+            Some(e) => Err(e),
+            None => Ok(None),
         }
     }
 }
 
 /// The streamed items' block readers for one render (see
 /// [`super::Scene::block_feed`]). [`BlockFeed::read_ahead`] may run on
-/// another thread while the engines render a chunk from the scene.
+/// another thread while the render feeds chunks from it: each item's
+/// reader is locked only while one of them uses it.
 pub struct BlockFeed {
-    items: Vec<Ahead>,
+    items: Vec<Mutex<Ahead>>,
     rate: u32,
     /// The render's notices about its blocks (after the scene's own: not
     /// repeated, at most so many of a kind).
-    notices: Notices,
+    notices: Mutex<Notices>,
+}
+
+/// The item's reader, even if a thread panicked while holding it (the
+/// render then fails with that panic anyway).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl BlockFeed {
@@ -446,28 +459,33 @@ impl BlockFeed {
             if let super::ItemKind::Object { blocks } = &mut it.kind
                 && let Some(spec) = &blocks.spec
             {
-                ahead.push(Ahead {
+                ahead.push(Mutex::new(Ahead {
                     item: i,
                     stream: ObjectStream::new(spec.clone()),
                     queue: VecDeque::new(),
-                    notices: Notices::default(),
+                    last: Vec::new(),
+                    taken: Vec::new(),
                     err: None,
                     done: false,
-                });
+                }));
                 blocks.reset();
             }
         }
         BlockFeed {
             items: ahead,
             rate,
-            notices: Notices::after(seen),
+            notices: Mutex::new(Notices::after(seen)),
         }
     }
 
-    /// The notices of the blocks read so far (taken).
+    /// The notices of the blocks fed so far (taken).
     pub fn take_notices(&mut self) -> Vec<crate::notice::Notice> {
         let fresh = Notices::after(&[]);
-        std::mem::replace(&mut self.notices, fresh).into_vec()
+        let notices = self
+            .notices
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::replace(notices, fresh).into_vec()
     }
 
     /// True when no item is streamed (nothing to feed).
@@ -477,22 +495,22 @@ impl BlockFeed {
 
     /// Reads every item's blocks up to the first one starting at or after
     /// sample `until` (errors are kept for when the render reaches them).
-    pub fn read_ahead(&mut self, until: i64) {
-        let rate = self.rate;
-        for a in &mut self.items {
-            a.fill(until, rate);
+    pub fn read_ahead(&self, until: i64) {
+        for a in &self.items {
+            lock(a).fill(until, self.rate);
         }
     }
 
     /// Before the chunk `[c0, c1)`: fills each streamed item's window.
-    pub(crate) fn feed(&mut self, items: &mut [super::RenderItem], c0: i64, c1: i64) -> Result<(), SceneError> {
+    pub(crate) fn feed(&self, items: &mut [super::RenderItem], c0: i64, c1: i64) -> Result<(), SceneError> {
         let rate = self.rate;
-        for a in &mut self.items {
+        for a in &self.items {
+            let mut a = lock(a);
             let r = match items.get_mut(a.item).map(|it| &mut it.kind) {
-                Some(super::ItemKind::Object { blocks }) => blocks.feed(a, c0, c1, rate),
+                Some(super::ItemKind::Object { blocks }) => blocks.feed(&mut a, c0, c1, rate),
                 _ => Ok(()),
             };
-            self.notices.extend(std::mem::take(&mut a.notices).into_vec());
+            lock(&self.notices).extend(a.taken.drain(..));
             r?;
         }
         Ok(())

@@ -361,6 +361,15 @@ pub fn write(path: &Path, spec: &DemoSpec) -> Result<u64, Bw64Error> {
     let mut buf = vec![vec![0.0f32; CH as usize]; tracks];
     let mut pos = 0;
     while pos < frames {
+        if crate::stop::requested() {
+            // the writer, dropped, deletes its temporary file
+            return Err(Bw64Error::Io {
+                path: path.to_path_buf(),
+                offset: None,
+                what: "interrupted: nothing was written",
+                source: std::io::ErrorKind::Interrupted.into(),
+            });
+        }
         let n = (frames - pos).min(CH) as usize;
         for (t, ch) in buf.iter_mut().enumerate() {
             for (i, v) in ch[..n].iter_mut().enumerate() {

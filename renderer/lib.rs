@@ -28,6 +28,7 @@ pub mod panning;
 pub mod render;
 pub(crate) mod rng;
 pub mod scene;
+pub mod stop;
 pub mod time;
 
 pub use error::Error;

@@ -70,6 +70,9 @@ pub enum RenderError {
     /// refused; the message names the file, line and element.
     #[error("{0}")]
     Metadata(String),
+    /// A stop was requested ([`crate::stop`]): the outputs were deleted.
+    #[error("interrupted: the render stopped and its unfinished outputs were deleted")]
+    Interrupted,
 }
 
 /// What an output is.
@@ -519,13 +522,8 @@ pub fn render_with(
         };
         let sink = if let Some(path) = &o.path {
             if o.split {
-                let labels = o.layout.labels();
-                let mono = WriterSpec {
-                    channel_mask: None,
-                    channels: 1,
-                    ..spec
-                };
-                Sink::Split(SplitWriter::create(path, &labels, mono)?)
+                // (one mono writer per label, made by the split writer)
+                Sink::Split(SplitWriter::create(path, &o.layout.labels(), spec)?)
             } else {
                 let mut w = Bw64Writer::create(path, spec)?;
                 let (axml, chna) = match o.kind {
@@ -667,6 +665,9 @@ pub fn render_with(
         let _stop = StopOnDrop(pace);
         let rendering = (|| -> Result<(), RenderError> {
             while let Ok(msg) = full_rx.recv() {
+                if crate::stop::requested() {
+                    return Err(RenderError::Interrupted);
+                }
                 let (pos, input) = msg?;
                 // the writer stopped (it failed: its error is reported below)
                 let Ok(mut r) = free_rx.recv() else { break };

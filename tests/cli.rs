@@ -461,3 +461,106 @@ fn gains_on_the_gpu_backend_equal_the_reference() {
     }
     eprintln!("gains --backend gpu: {} cases, worst error {worst:.2e}", cases.len());
 }
+
+/// The names in a folder, sorted (hidden temporary files included).
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn split_writes_each_speaker_of_each_layout_as_the_whole_file_has_it() {
+    let dir = test_dir("split");
+    let demo = dir.path().join("demo.wav");
+    ok(&["demo", "-o", s(&demo), "--objects", "3", "--seconds", "1"]);
+    let whole = dir.path().join("whole.wav");
+    ok(&["render", s(&demo), "-l", "5.1,2.0", "-o", s(&whole)]);
+    let split = dir.path().join("st.wav");
+    ok(&["render", s(&demo), "-l", "5.1,2.0", "--split", "-o", s(&split)]);
+    let mut want = vec!["demo.wav".to_string()];
+    for (layout, labels) in [
+        ("5.1", &["L", "R", "C", "LFE", "Ls", "Rs"][..]),
+        ("2.0", &["L", "R"][..]),
+    ] {
+        let all = samples_of(&dir.path().join(format!("whole.{layout}.wav")));
+        assert_eq!(all.len(), labels.len());
+        for (k, l) in labels.iter().enumerate() {
+            let name = format!("st.{layout}.{l}.wav");
+            let mono = samples_of(&dir.path().join(&name));
+            assert_eq!(mono.len(), 1, "{name}");
+            assert!(mono[0] == all[k], "{name} differs from channel {k} of the whole file");
+            want.push(name);
+        }
+    }
+    assert!(
+        samples_of(&dir.path().join("whole.5.1.wav"))[0]
+            .iter()
+            .any(|v| *v != 0.0)
+    );
+    want.extend(["whole.2.0.wav".to_string(), "whole.5.1.wav".to_string()]);
+    want.sort();
+    assert_eq!(names_in(dir.path()), want);
+}
+
+/// Asked to end (SIGINT, SIGTERM, SIGHUP), a render or a demo stops at the
+/// next chunk, deletes what it had begun and exits with 130: no output and
+/// no temporary file is left.
+#[test]
+fn an_interrupted_render_or_demo_leaves_no_file() {
+    let dir = test_dir("interrupt");
+    let demo = dir.path().join("demo.wav");
+    ok(&["demo", "-o", s(&demo), "--objects", "16", "--seconds", "20"]);
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("mix.wav");
+    let phones = out_dir.join("phones.wav");
+    let render_args = [
+        "render",
+        s(&demo),
+        "-l",
+        "9.1.6,7.1.4,5.1",
+        "--split",
+        "-o",
+        s(&out),
+        "--binaural",
+        s(&phones),
+    ];
+    let demo2 = out_dir.join("demo2.wav");
+    let demo_args = ["demo", "-o", s(&demo2), "--objects", "16", "--seconds", "100"];
+    for (args, signal) in [
+        (&render_args[..], "INT"),
+        (&render_args[..], "TERM"),
+        (&demo_args[..], "HUP"),
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_admix"))
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // signal it once its temporary files exist (it is writing)
+        let t0 = std::time::Instant::now();
+        while !names_in(&out_dir).iter().any(|n| n.contains(".admix-tmp-")) {
+            assert!(t0.elapsed().as_secs() < 60, "{args:?}: no temporary file appeared");
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "{args:?} ended before it was signalled"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let kill = Command::new("sh")
+            .args(["-c", &format!("kill -{signal} {}", child.id())])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let done = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert_eq!(done.status.code(), Some(130), "{args:?} {signal}: {stderr}");
+        assert!(stderr.contains("interrupted"), "{stderr}");
+        assert_eq!(names_in(&out_dir), Vec::<String>::new(), "{args:?} {signal}");
+    }
+}

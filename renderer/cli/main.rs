@@ -98,6 +98,21 @@ fn main() -> ExitCode {
         unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
     }
     let cli = Cli::parse();
+    // render and demo write files: asked to end (Ctrl-C, SIGTERM, SIGHUP),
+    // they stop at the next chunk and delete what they had begun; a second
+    // request ends the process at once. The other commands keep the
+    // signals' default (they end at once, and leave no files).
+    if matches!(cli.command, Command::Render(_) | Command::Demo(_)) {
+        let handler = ctrlc::set_handler(|| {
+            if admix::stop::requested() {
+                std::process::exit(130);
+            }
+            admix::stop::request();
+        });
+        if let Err(e) = handler {
+            errln!("admix: cannot handle Ctrl-C ({e}): an interrupted render may leave a temporary file");
+        }
+    }
     let result = match cli.command {
         Command::Render(a) => render::run(*a),
         Command::Demo(a) => demo::run(a),
@@ -111,7 +126,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(msg) => {
             errln!("admix: {msg}");
-            ExitCode::from(2)
+            // 128 + SIGINT, as shells report an interrupted command
+            ExitCode::from(if admix::stop::requested() { 130 } else { 2 })
         }
     }
 }

@@ -305,6 +305,16 @@ fn render_errors_are_one_line_with_exit_code_2() {
         (vec!["render", s(&demo)], "nothing to render"),
         (vec!["render", s(&demo), "-l", "5.1", "--target", "loud"], "loud"),
         (vec!["render", s(&demo), "-l", "5.1", "-o", s(&demo)], "overwrite"),
+        // a range outside the programme (0.2 s) would be an empty file
+        (
+            vec!["render", s(&demo), "-l", "5.1", "--start", "0.2"],
+            "the programme is 0.200 s long",
+        ),
+        (
+            vec!["render", s(&demo), "-l", "5.1", "--start", "00:00:05"],
+            "--start 00:00:05",
+        ),
+        (vec!["render", s(&demo), "-l", "5.1", "--duration", "0"], "--duration 0"),
     ] {
         let out = admix(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -317,6 +327,38 @@ fn render_errors_are_one_line_with_exit_code_2() {
     }
     // the input was not touched by the refused overwrite
     assert!(open_input(&demo, None, None).is_ok());
+    // nothing was written by the refused renders
+    assert_eq!(names_in(dir.path()), ["demo.wav"]);
+    // a duration past the end renders what there is, with a notice
+    let out = dir.path().join("end.wav");
+    let r = ok(&[
+        "render",
+        s(&demo),
+        "-l",
+        "5.1",
+        "-o",
+        s(&out),
+        "--start",
+        "0.15",
+        "--duration",
+        "1",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["frames"], 2400, "0.05 s at 48 kHz");
+    let shortened: Vec<&Value> = v["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "duration-shortened")
+        .collect();
+    assert_eq!(shortened.len(), 1, "{}", v["notices"]);
+    assert!(
+        shortened[0]["message"].as_str().unwrap().contains("0.050 s rendered"),
+        "{}",
+        shortened[0]
+    );
+    assert_eq!(samples_of(&out)[0].len(), 2400);
 }
 
 #[test]

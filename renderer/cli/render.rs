@@ -244,6 +244,37 @@ pub fn run(a: Args) -> CliResult {
         Some(s) => Some(parse_time(s)?.to_sample_ceil(rate).max(0) as u64),
         None => None,
     };
+    // a range outside the programme renders nothing: refused, not an empty file
+    let seconds = |f: u64| f as f64 / f64::from(rate);
+    if let Some(t) = &a.start
+        && start >= scene.frames
+    {
+        return Err(format!(
+            "--start {t}: the programme is {:.3} s long: nothing to render from there",
+            seconds(scene.frames)
+        ));
+    }
+    if let Some(f) = frames {
+        let d = a.duration.as_deref().unwrap_or_default();
+        if f == 0 {
+            return Err(format!(
+                "--duration {d}: nothing to render (give a duration above zero)"
+            ));
+        }
+        let left = scene.frames - start;
+        if f > left {
+            scene.notices.push(Notice::new(
+                "duration-shortened",
+                paths.first().map(|p| p.display().to_string()).unwrap_or_default(),
+                format!(
+                    "--duration {d} runs past the end of the programme: {:.3} s rendered, from {:.3} s to the end at {:.3} s",
+                    seconds(left),
+                    seconds(start),
+                    seconds(scene.frames)
+                ),
+            ));
+        }
+    }
     let opts = RenderOptions { start, frames };
 
     let bar = if std::io::stderr().is_terminal() && !a.json {

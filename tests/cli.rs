@@ -606,3 +606,31 @@ fn an_interrupted_render_or_demo_leaves_no_file() {
         assert_eq!(names_in(&out_dir), Vec::<String>::new(), "{args:?} {signal}");
     }
 }
+
+#[test]
+fn demo_refuses_what_it_cannot_write_in_one_line() {
+    let dir = test_dir("demo_errors");
+    let out = dir.path().join("x.wav");
+    for (args, part) in [
+        (vec!["--objects", "0", "--no-bed"], "nothing to write"),
+        (
+            vec!["--objects", "1015"],
+            "at most 1014 objects beside the 10-track bed",
+        ),
+        (
+            vec!["--objects", "1025", "--no-bed"],
+            "at most 1024 objects without the bed",
+        ),
+        (vec!["--rate", "1000000"], "--rate 1000000"),
+        (vec!["--rate", "0"], "--rate 0"),
+        (vec!["--seconds", "0"], "--seconds 0"),
+    ] {
+        let mut all = vec!["demo", "-o", s(&out)];
+        all.extend(&args);
+        let r = admix(&all);
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.lines().count() == 1 && stderr.contains(part), "{part}: {stderr}");
+    }
+    assert_eq!(names_in(dir.path()), Vec::<String>::new());
+}

@@ -34,14 +34,33 @@ pub fn run(a: Args) -> CliResult {
             a.seconds
         ));
     }
+    // the rates audio interfaces and DAWs run at: 8 kHz to 384 kHz
+    if !(8_000..=384_000).contains(&a.rate) {
+        return Err(format!(
+            "--rate {}: expected a sample rate from 8000 to 384000 Hz",
+            a.rate
+        ));
+    }
     let spec = DemoSpec {
         objects: a.objects,
         seconds: a.seconds,
         sample_rate: a.rate,
         bed: !a.no_bed,
     };
-    if track_count(&spec) == 0 || track_count(&spec) > 1024 {
-        return Err(format!("--objects {}: between 1 and 1014 tracks, please", a.objects));
+    if track_count(&spec) == 0 {
+        return Err("--objects 0 with --no-bed: nothing to write (give at least one object)".into());
+    }
+    if track_count(&spec) > 1024 {
+        let most = 1024 - (track_count(&spec) - a.objects);
+        return Err(format!(
+            "--objects {}: at most {most} objects {} (1024 tracks)",
+            a.objects,
+            if a.no_bed {
+                "without the bed"
+            } else {
+                "beside the 10-track bed"
+            }
+        ));
     }
     let frames = write(&a.out, &spec).map_err(|e| e.to_string())?;
     errln!(

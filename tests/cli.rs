@@ -315,6 +315,39 @@ fn render_errors_are_one_line_with_exit_code_2() {
             "--start 00:00:05",
         ),
         (vec!["render", s(&demo), "-l", "5.1", "--duration", "0"], "--duration 0"),
+        // one file written twice, or a folder as the output
+        (
+            vec!["render", s(&demo), "-l", "5.1,5.1", "-o", s(&dir.path().join("o.wav"))],
+            "o.5.1.wav: two outputs would both write",
+        ),
+        (
+            vec![
+                "render",
+                s(&demo),
+                "-l",
+                "5.1",
+                "--split",
+                "-o",
+                s(&dir.path().join("o.wav")),
+                "--binaural",
+                s(&dir.path().join("o.LFE.wav")),
+            ],
+            "o.LFE.wav: two outputs would both write",
+        ),
+        (
+            vec!["render", s(&demo), "-l", "5.1", "-o", s(dir.path())],
+            "is a folder",
+        ),
+        // options that would be ignored
+        (
+            vec!["render", s(&demo), "-l", "5.1", "--hrtf", "x.sofa"],
+            "--hrtf applies",
+        ),
+        (
+            vec!["render", s(&demo), "-l", "5.1", "--headphone-mode", "dry"],
+            "--headphone-mode applies",
+        ),
+        (vec!["render", s(&demo), "-l", "5.1", "--dither"], "--dither applies"),
     ] {
         let out = admix(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);

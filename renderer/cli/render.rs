@@ -159,6 +159,25 @@ pub fn run(a: Args) -> CliResult {
             })
         })
         .collect::<Result<_, _>>()?;
+    // options of a deliverable that is not asked for would be ignored: refused
+    if a.binaural.is_none() {
+        for (given, name) in [
+            (a.hrtf.is_some(), "--hrtf"),
+            (a.virtual_layout.is_some(), "--virtual-layout"),
+            (a.headphone_mode.is_some(), "--headphone-mode"),
+        ] {
+            if given {
+                return Err(format!(
+                    "{name} applies to the headphone fold-down: give --binaural OUT.wav as well"
+                ));
+            }
+        }
+    }
+    if a.dither && a.format == Format::F32 {
+        return Err(
+            "--dither applies to integer output: give --format s24 or s16 (float output is not dithered)".into(),
+        );
+    }
     let mode_override = match a.headphone_mode.as_deref() {
         None => None,
         Some(m) => Some(
@@ -226,12 +245,34 @@ pub fn run(a: Args) -> CliResult {
             dither: a.dither,
         });
     }
-    // Refuse to write over the input.
+    // Refuse to write over the input, over a folder, or one file twice.
+    let mut written: Vec<(PathBuf, PathBuf)> = Vec::new();
     for o in &outputs {
-        if let Some(out) = &o.path
-            && paths.iter().any(|p| same_file(p, out))
-        {
-            return Err(format!("{}: output would overwrite the input", out.display()));
+        let Some(out) = &o.path else { continue };
+        let files: Vec<PathBuf> = if o.split {
+            o.layout
+                .labels()
+                .iter()
+                .map(|l| admix::io::writer::SplitWriter::split_path(out, l))
+                .collect()
+        } else {
+            vec![out.clone()]
+        };
+        for f in files {
+            if paths.iter().any(|p| same_file(p, &f)) {
+                return Err(format!("{}: output would overwrite the input", f.display()));
+            }
+            if f.is_dir() {
+                return Err(format!("{}: is a folder; give the output a file name", f.display()));
+            }
+            let key = target_key(&f);
+            if written.iter().any(|(k, _)| *k == key) {
+                return Err(format!(
+                    "{}: two outputs would both write this file (a layout given twice, or --binaural naming a speaker output?)",
+                    f.display()
+                ));
+            }
+            written.push((key, f));
         }
     }
 
@@ -334,6 +375,21 @@ pub fn run(a: Args) -> CliResult {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Where a file to be written will be: its folder made absolute (symbolic
+/// links resolved) and its name, to tell two names for one file apart from
+/// two files.
+fn target_key(p: &Path) -> PathBuf {
+    let dir = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let dir = dir.canonicalize().unwrap_or(dir);
+    match p.file_name() {
+        Some(n) => dir.join(n),
+        None => dir,
+    }
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

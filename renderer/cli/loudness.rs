@@ -13,7 +13,7 @@ use crate::CliResult;
 use admix::adm::elements::{BlockKind, SpeakerPosition, TypeDefinition};
 use admix::io::Bw64Reader;
 use admix::layout::{Layout, Speaker, nominal_speaker_label};
-use admix::loudness::{Meter, target};
+use admix::loudness::Meter;
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -243,16 +243,14 @@ pub fn run(a: Args) -> CliResult {
     }
     let rep = meter.report();
     let mut failed = false;
-    let checks: Vec<admix::loudness::TargetCheck> = a
-        .target
-        .iter()
+    let checks: Vec<admix::loudness::TargetCheck> = crate::targets(&a.target)?
+        .into_iter()
         .map(|t| {
-            let t = target(t).ok_or_else(|| format!("unknown --target {t:?}"))?;
             let c = t.check(&rep, None);
             failed |= !c.pass;
-            Ok(c)
+            c
         })
-        .collect::<Result<_, String>>()?;
+        .collect();
     let r2 = |x: Option<f64>| x.map(|v| (v * 100.0).round() / 100.0);
     if a.json {
         outln!(
@@ -269,14 +267,14 @@ pub fn run(a: Args) -> CliResult {
             })
         )?;
     } else {
-        let f = |x: Option<f64>, u: &str| x.map_or("-inf".to_string(), |v| format!("{v:.1} {u}"));
+        use crate::fmt_db;
         outln!("{}: layout {layout_name} (from {from})", a.file.display())?;
         outln!(
             "  integrated {} | LRA {} | true peak {} | sample peak {}",
-            f(rep.integrated_lufs, "LUFS"),
-            f(rep.loudness_range_lu, "LU"),
-            f(rep.true_peak_dbtp, "dBTP"),
-            f(rep.sample_peak_dbfs, "dBFS")
+            fmt_db(rep.integrated_lufs, "LUFS", "n/a (silent or under 0.4 s)"),
+            fmt_db(rep.loudness_range_lu, "LU", "n/a (under 3 s)"),
+            fmt_db(rep.true_peak_dbtp, "dBTP", "-inf"),
+            fmt_db(rep.sample_peak_dbfs, "dBFS", "-inf")
         )?;
         for c in &checks {
             outln!("  target {}: {c}", c.target)?;

@@ -86,6 +86,28 @@ enum Command {
     Bench(bench::Args),
 }
 
+/// A level, or `missing` when there is none (silence for peaks; too short
+/// or gated out for loudness; under 3 s for the loudness range).
+pub fn fmt_db(x: Option<f64>, unit: &str, missing: &str) -> String {
+    match x.filter(|v| v.is_finite()) {
+        Some(v) => format!("{v:.1} {unit}"),
+        None => missing.into(),
+    }
+}
+
+/// The loudness targets named by `--target`, or an error listing the known ones.
+pub fn targets(names: &[String]) -> Result<Vec<&'static admix::loudness::Target>, String> {
+    names
+        .iter()
+        .map(|t| {
+            admix::loudness::target(t).ok_or_else(|| {
+                let known: Vec<&str> = admix::loudness::TARGETS.iter().map(|t| t.name).collect();
+                format!("unknown --target {t:?} (known: {})", known.join(", "))
+            })
+        })
+        .collect()
+}
+
 /// An error for the user: printed as `admix: <message>`.
 pub type CliResult = Result<ExitCode, String>;
 

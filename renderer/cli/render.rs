@@ -16,13 +16,13 @@
 //! Exit codes: 0 rendered; 1 rendered but a `--target` failed with `--strict`;
 //! 2 error (nothing is left under the output names).
 
-use crate::CliResult;
+use crate::{CliResult, fmt_db};
 use admix::binaural::{BinauralOptions, RenderMode, headphone_layout};
 use admix::engine::gpu::{Backend, factory_for, select};
 use admix::input::open_inputs;
 use admix::io::OutputFormat;
 use admix::layout::Layout;
-use admix::loudness::{Target, TargetCheck, target};
+use admix::loudness::TargetCheck;
 use admix::notice::Notice;
 use admix::render::{OutputKind, OutputSpec, RenderOptions, RenderReport, render_with};
 use admix::time::Time;
@@ -149,16 +149,7 @@ pub fn run(a: Args) -> CliResult {
     if a.layout.is_empty() && a.binaural.is_none() {
         return Err("nothing to render: give -l LAYOUT and/or --binaural OUT.wav".into());
     }
-    let targets: Vec<&'static Target> = a
-        .target
-        .iter()
-        .map(|t| {
-            target(t).ok_or_else(|| {
-                let known: Vec<&str> = admix::loudness::TARGETS.iter().map(|t| t.name).collect();
-                format!("unknown --target {t:?} (known: {})", known.join(", "))
-            })
-        })
-        .collect::<Result<_, _>>()?;
+    let targets = crate::targets(&a.target)?;
     // options of a deliverable that is not asked for would be ignored: refused
     if a.binaural.is_none() {
         for (given, name) in [
@@ -432,15 +423,6 @@ fn to_json(input: &Path, scene: &admix::scene::Scene, r: &RenderReport, checks: 
         })).collect::<Vec<_>>(),
         "notices": scene.notices,
     })
-}
-
-/// A level, or `missing` when there is none (silence for peaks; too short
-/// or gated out for loudness; under 3 s for the loudness range).
-fn fmt_db(x: Option<f64>, unit: &str, missing: &str) -> String {
-    match x.filter(|v| v.is_finite()) {
-        Some(v) => format!("{v:.1} {unit}"),
-        None => missing.into(),
-    }
 }
 
 fn summary(scene: &admix::scene::Scene, r: &RenderReport, checks: &[Vec<TargetCheck>], notices: &[&Notice]) -> String {

@@ -661,7 +661,8 @@ pub fn render_with(
             }
             Ok(deliveries)
         });
-        // the block reader stops when the render does, even by a panic
+        // the block reader stops when the render does (at the end of this
+        // scope, before it waits for the threads; even by a panic)
         let _stop = StopOnDrop(pace);
         let rendering = (|| -> Result<(), RenderError> {
             while let Ok(msg) = full_rx.recv() {
@@ -727,7 +728,6 @@ pub fn render_with(
             Ok(())
         })();
         drop(done_tx);
-        pace.stop();
         let written = writer
             .join()
             .map_err(|_| RenderError::Invalid("the output writer stopped unexpectedly".into()))?;

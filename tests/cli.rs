@@ -4,7 +4,7 @@
 //! dialogue rendered alone, `gains` line protocol, `layouts --json`, `bench
 //! --json --plot` on a small sweep, and errors as one line with exit code 2.
 
-use crate::common::test_dir;
+use crate::common::{dir_names, test_dir};
 use admix::input::open_input;
 use admix::io::OutputFormat;
 use admix::layout::Layout;
@@ -361,7 +361,7 @@ fn render_errors_are_one_line_with_exit_code_2() {
     // the input was not touched by the refused overwrite
     assert!(open_input(&demo, None, None).is_ok());
     // nothing was written by the refused renders
-    assert_eq!(names_in(dir.path()), ["demo.wav"]);
+    assert_eq!(dir_names(dir.path()), ["demo.wav"]);
     // a duration past the end renders what there is, with a notice
     let out = dir.path().join("end.wav");
     let r = ok(&[
@@ -537,16 +537,6 @@ fn gains_on_the_gpu_backend_equal_the_reference() {
     eprintln!("gains --backend gpu: {} cases, worst error {worst:.2e}", cases.len());
 }
 
-/// The names in a folder, sorted (hidden temporary files included).
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn split_writes_each_speaker_of_each_layout_as_the_whole_file_has_it() {
     let dir = test_dir("split");
@@ -578,7 +568,7 @@ fn split_writes_each_speaker_of_each_layout_as_the_whole_file_has_it() {
     );
     want.extend(["whole.2.0.wav".to_string(), "whole.5.1.wav".to_string()]);
     want.sort();
-    assert_eq!(names_in(dir.path()), want);
+    assert_eq!(dir_names(dir.path()), want);
 }
 
 /// Asked to end (SIGINT, SIGTERM, SIGHUP), a render or a demo stops at the
@@ -619,7 +609,7 @@ fn an_interrupted_render_or_demo_leaves_no_file() {
             .unwrap();
         // signal it once its temporary files exist (it is writing)
         let t0 = std::time::Instant::now();
-        while !names_in(&out_dir).iter().any(|n| n.contains(".admix-tmp-")) {
+        while !dir_names(&out_dir).iter().any(|n| n.contains(".admix-tmp-")) {
             assert!(t0.elapsed().as_secs() < 60, "{args:?}: no temporary file appeared");
             assert!(
                 child.try_wait().unwrap().is_none(),
@@ -636,7 +626,7 @@ fn an_interrupted_render_or_demo_leaves_no_file() {
         let stderr = String::from_utf8_lossy(&done.stderr);
         assert_eq!(done.status.code(), Some(130), "{args:?} {signal}: {stderr}");
         assert!(stderr.contains("interrupted"), "{stderr}");
-        assert_eq!(names_in(&out_dir), Vec::<String>::new(), "{args:?} {signal}");
+        assert_eq!(dir_names(&out_dir), Vec::<String>::new(), "{args:?} {signal}");
     }
 }
 
@@ -665,5 +655,5 @@ fn demo_refuses_what_it_cannot_write_in_one_line() {
         assert_eq!(r.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.lines().count() == 1 && stderr.contains(part), "{part}: {stderr}");
     }
-    assert_eq!(names_in(dir.path()), Vec::<String>::new());
+    assert_eq!(dir_names(dir.path()), Vec::<String>::new());
 }

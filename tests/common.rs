@@ -210,3 +210,13 @@ pub fn read_all(path: &std::path::Path) -> Vec<Vec<f32>> {
     assert_eq!(got, n);
     out
 }
+
+/// The names in a folder, sorted (hidden temporary files included).
+pub fn dir_names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}

@@ -2,13 +2,11 @@
 //! chna and axml), hound as a second reader, clipping and dither reports, and
 //! the atomic-output rules (nothing under the final name unless finished).
 
-use std::path::Path;
-
 use admix::io::{
     Bw64Error, Bw64Reader, Bw64Writer, Chna, ChnaEntry, Container, OutputFormat, SampleFormat, SplitWriter, WriterSpec,
 };
 
-use crate::common::sines;
+use crate::common::{dir_names, sines};
 
 fn spec(channels: u16, format: OutputFormat) -> WriterSpec {
     WriterSpec {
@@ -45,15 +43,6 @@ fn write_blocks(w: &mut Bw64Writer, signal: &[Vec<f32>]) {
         at += n;
         k += 1;
     }
-}
-
-fn dir_names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]

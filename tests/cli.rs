@@ -169,7 +169,10 @@ fn gains_answers_each_line_and_goes_on_after_a_bad_one() {
         .write_all(
             b"{\"id\": \"a\", \"block\": {\"position\": {\"azimuth\": 30, \"elevation\": 0}}}\n\
               not json\n\
-              {\"id\": 3, \"block\": {\"cartesian\": true, \"position\": {\"X\": 1, \"Y\": -1, \"Z\": 0}, \"diffuse\": 0.25}}\n",
+              {\"id\": 3, \"block\": {\"cartesian\": true, \"position\": {\"X\": 1, \"Y\": -1, \"Z\": 0}, \"diffuse\": 0.25}}\n\
+              {\"id\": 4, \"block\": {\"position\": {\"azimuth\": 30, \"elevation\": 0}, \"witdh\": 30}}\n\
+              {\"id\": 5, \"block\": {\"position\": {\"azimuth\": 30, \"elevation\": 0, \"dist\": 2}}}\n\
+              {\"id\": 6, \"block\": {\"position\": {\"azimuth\": 30, \"elevation\": 0}, \"referenceScreen\": {}}}\n",
         )
         .unwrap();
     let out = child.wait_with_output().unwrap();
@@ -179,8 +182,18 @@ fn gains_answers_each_line_and_goes_on_after_a_bad_one() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 3);
+    assert_eq!(lines.len(), 6);
     assert_eq!(lines[0]["id"], "a");
+    // a misspelt or misplaced key is refused, not ignored (the gains would
+    // be those of another block)
+    for (k, part) in [
+        (3, "unknown key \"witdh\" in block"),
+        (4, "unknown key \"dist\" in position"),
+        (5, "\"referenceScreen\" goes beside \"block\""),
+    ] {
+        let e = lines[k]["error"].as_str().unwrap_or_default();
+        assert!(e.contains(part), "{}", lines[k]);
+    }
     assert_eq!(lines[0]["direct"], serde_json::json!([1.0, 0.0, 0.0, 0.0, 0.0, 0.0]));
     assert!(lines[1]["error"].as_str().unwrap().contains("not JSON"));
     assert_eq!(lines[2]["id"], 3);

@@ -30,6 +30,43 @@ fn num(m: &Map<String, Value>, key: &str) -> R<Option<f64>> {
     }
 }
 
+/// Keys of the line that belong beside `block`, not inside it.
+const BESIDE_BLOCK: [&str; 3] = ["referenceScreen", "frequency", "audioPackFormatID"];
+
+/// Refuses a key of `m` that is not in `known`: a misspelt or misplaced key
+/// would otherwise be ignored, and the gains silently be those of a
+/// different block.
+fn known_keys(m: &Map<String, Value>, what: &str, known: &[&str]) -> R<()> {
+    match m.keys().find(|k| !known.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(k) if what == "block" && BESIDE_BLOCK.contains(&k.as_str()) => {
+            Err(format!("\"{k}\" goes beside \"block\" on the line, not inside it"))
+        }
+        Some(k) => Err(format!("unknown key \"{k}\" in {what} (known: {})", known.join(", "))),
+    }
+}
+
+/// The keys of an Objects block and of a DirectSpeakers block (ADM names;
+/// `importance` and `headLocked` are read and do not change gains).
+const OBJECT_KEYS: [&str; 14] = [
+    "position",
+    "cartesian",
+    "width",
+    "height",
+    "depth",
+    "gain",
+    "diffuse",
+    "screenRef",
+    "channelLock",
+    "objectDivergence",
+    "zoneExclusion",
+    "jumpPosition",
+    "importance",
+    "headLocked",
+];
+const DIRECT_SPEAKERS_KEYS: [&str; 5] = ["position", "speakerLabel", "cartesian", "gain", "headLocked"];
+const POSITION_KEYS: [&str; 7] = ["azimuth", "elevation", "distance", "X", "Y", "Z", "screenEdgeLock"];
+
 fn req(m: &Map<String, Value>, key: &str, ctx: &str) -> R<f64> {
     num(m, key)?.ok_or_else(|| format!("{ctx} needs {key}"))
 }
@@ -102,7 +139,9 @@ pub fn screen(v: &Value) -> R<Screen> {
 pub fn object_block(line: &Value) -> R<(ObjectBlock, ObjectContext)> {
     let top = obj(line, "the line")?;
     let b = obj(top.get("block").ok_or("missing \"block\"")?, "block")?;
+    known_keys(b, "block", &OBJECT_KEYS)?;
     let pos = obj(b.get("position").ok_or("block needs a position")?, "position")?;
+    known_keys(pos, "position", &POSITION_KEYS)?;
     let position = if pos.contains_key("X") || pos.contains_key("Y") {
         ObjectPosition::Cartesian {
             x: req(pos, "X", "cartesian position")?,
@@ -215,6 +254,7 @@ fn bound(m: &Map<String, Value>, key: &str, default: Option<f64>) -> R<BoundCoor
 pub fn direct_speakers_block(line: &Value) -> R<(DirectSpeakersBlock, DirectSpeakersContext)> {
     let top = obj(line, "the line")?;
     let b = obj(top.get("block").ok_or("missing \"block\"")?, "block")?;
+    known_keys(b, "block", &DIRECT_SPEAKERS_KEYS)?;
     let labels = match b.get("speakerLabel") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::String(s)) => vec![s.clone()],
@@ -229,6 +269,7 @@ pub fn direct_speakers_block(line: &Value) -> R<(DirectSpeakersBlock, DirectSpea
         Some(_) => return Err("speakerLabel must be a list of strings".into()),
     };
     let pos = obj(b.get("position").ok_or("block needs a position")?, "position")?;
+    known_keys(pos, "position", &POSITION_KEYS)?;
     let position = if pos.contains_key("X") || flag(b, "cartesian")? == Some(true) {
         SpeakerPosition::Cartesian {
             x: bound(pos, "X", None)?,

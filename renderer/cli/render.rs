@@ -237,7 +237,7 @@ pub fn run(a: Args) -> CliResult {
         });
     }
     // Refuse to write over the input, over a folder, or one file twice.
-    let mut written: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut written: Vec<PathBuf> = Vec::new();
     for o in &outputs {
         let Some(out) = &o.path else { continue };
         let files: Vec<PathBuf> = if o.split {
@@ -257,13 +257,13 @@ pub fn run(a: Args) -> CliResult {
                 return Err(format!("{}: is a folder; give the output a file name", f.display()));
             }
             let key = target_key(&f);
-            if written.iter().any(|(k, _)| *k == key) {
+            if written.contains(&key) {
                 return Err(format!(
                     "{}: two outputs would both write this file (a layout given twice, or --binaural naming a speaker output?)",
                     f.display()
                 ));
             }
-            written.push((key, f));
+            written.push(key);
         }
     }
 

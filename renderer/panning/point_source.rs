@@ -337,11 +337,15 @@ impl PointSourcePanner {
             )));
         }
         build_full(spk).map(PointSourcePanner::Full).ok_or_else(|| {
-            invalid(
+            let hint = if spk.len() == 2 {
+                "; a pair pans as BS.2127's stereo (0+2+0) when its speakers carry bs2051 = \"M+030\" and \"M-030\""
+            } else {
+                ""
+            };
+            invalid(format!(
                 "the speakers do not surround the listener (their convex hull, with BS.2127's virtual speakers above \
-                 and below, does not enclose the centre), so BS.2127 point-source panning cannot cover every direction"
-                    .into(),
-            )
+                 and below, does not enclose the centre), so BS.2127 point-source panning cannot cover every direction{hint}"
+            ))
         })
     }
 

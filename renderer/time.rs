@@ -239,6 +239,14 @@ impl Time {
 
     /// Parse an ADM time attribute (clock or fractional form).
     pub fn parse(s: &str) -> Result<Time, TimeError> {
+        match Self::parse_clock_decimal(s.as_bytes()) {
+            Some(t) => Ok(t),
+            None => Self::parse_general(s),
+        }
+    }
+
+    /// [`Time::parse`] for every form it reads.
+    fn parse_general(s: &str) -> Result<Time, TimeError> {
         let syntax = || TimeError::Syntax(s.to_string());
         let range = || TimeError::Range(s.to_string());
         let t = s.trim();
@@ -293,6 +301,43 @@ impl Time {
             }
         };
         whole.checked_add(frac_t).ok_or_else(range)
+    }
+}
+
+impl Time {
+    /// The usual form of an ADM time, `h:m:s.f` with 1–2 digits for each
+    /// of h, m, s and 1–9 fraction digits (what a long master repeats in
+    /// every block), as one fraction reduced once; `None` for any other
+    /// text, which [`Time::parse`] reads the general way. Exact, so equal to
+    /// the general reading (a time in lowest terms is unique).
+    fn parse_clock_decimal(b: &[u8]) -> Option<Time> {
+        // digits at b[*i..] (1 to `max` of them) as a number, and `then`
+        // after them (0: the end of the text)
+        fn field(b: &[u8], i: &mut usize, max: usize, then: u8) -> Option<i64> {
+            let start = *i;
+            let mut v = 0i64;
+            while let Some(&c) = b.get(*i).filter(|c| c.is_ascii_digit()) {
+                v = v * 10 + i64::from(c - b'0');
+                *i += 1;
+            }
+            if *i == start || *i - start > max || b.get(*i).copied().unwrap_or(0) != then {
+                return None;
+            }
+            *i += 1;
+            Some(v)
+        }
+        let mut i = 0;
+        let h = field(b, &mut i, 2, b':')?;
+        let m = field(b, &mut i, 2, b':')?;
+        let sec = field(b, &mut i, 2, b'.')?;
+        let frac_start = i;
+        let frac = field(b, &mut i, 9, 0)?;
+        // (i is one past the end: field stepped over the end as if it were a character)
+        if i != b.len() + 1 {
+            return None;
+        }
+        let den = 10i64.pow((b.len() - frac_start) as u32);
+        Self::new((h * 3600 + m * 60 + sec) * den + frac, den)
     }
 }
 
@@ -364,6 +409,53 @@ mod tests {
         ] {
             assert!(Time::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    /// The fast reading of the usual form equals the general one, and
+    /// leaves every other form to it.
+    #[test]
+    fn the_usual_clock_form_reads_as_the_general_parser_reads_it() {
+        let mut x = 0x7153_u64;
+        let mut r = move |n: u64| crate::rng::xorshift64(&mut x) % n;
+        let mut fast = 0;
+        for _ in 0..20_000 {
+            let two = |v: u64, wide: bool| if wide { format!("{v:02}") } else { format!("{v}") };
+            let (h, m, sec) = (r(100), r(100), r(100));
+            let digits = 1 + r(9) as usize;
+            let frac: String = (0..digits).map(|_| char::from(b'0' + r(10) as u8)).collect();
+            let text = format!(
+                "{}:{}:{}.{frac}",
+                two(h, h < 10 && r(2) == 0),
+                two(m, m < 10 && r(2) == 0),
+                two(sec, sec < 10 && r(2) == 0)
+            );
+            let general = Time::parse_general(&text).unwrap();
+            assert_eq!(Time::parse_clock_decimal(text.as_bytes()), Some(general), "{text}");
+            assert_eq!(Time::parse(&text).unwrap(), general);
+            fast += 1;
+        }
+        assert_eq!(fast, 20_000);
+        for other in [
+            " 00:00:01.5",
+            "00:00:01.5 ",
+            "00:00:01",
+            "00:00:01.",
+            "000:00:01.5",
+            "00:00:01.1234567890",
+            "00:00:00.24000S48000",
+            "00:00:01.5\0",
+            "0a:00:01.5",
+            "",
+        ] {
+            assert_eq!(Time::parse_clock_decimal(other.as_bytes()), None, "{other:?}");
+        }
+        // which the general parser still reads (or refuses) as before
+        assert_eq!(Time::parse(" 00:00:01.5").unwrap(), Time::new(3, 2).unwrap());
+        assert_eq!(
+            Time::parse("00:00:01.1234567890").unwrap(),
+            Time::new(11_234_567_890, 10_000_000_000).unwrap()
+        );
+        assert!(Time::parse("000:00:01.5").is_err());
     }
 
     #[test]

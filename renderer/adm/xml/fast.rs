@@ -261,11 +261,12 @@ impl<'t> Scan<'t> {
     /// The text up to the next `<` (no entity), then the end tag `</name>`.
     fn text_then_end(&mut self, name: &str) -> Option<&'t str> {
         let start = self.i;
-        let len = memchr::memchr(b'<', self.b.get(start..)?)?;
-        let text = self.s.get(start..start + len)?;
-        if text.contains('&') {
+        // the first '<' or '&' (an entity: left to the general parser)
+        let len = memchr::memchr2(b'<', b'&', self.b.get(start..)?)?;
+        if self.b[start + len] == b'&' {
             return None;
         }
+        let text = self.s.get(start..start + len)?;
         self.i = start + len;
         self.end(name)?;
         Some(text)

@@ -1,6 +1,7 @@
 //! The `admix` command line. Each subcommand lives in its own module; this
 //! file parses arguments and turns errors into one `admix: ` line on stderr
-//! with a documented exit code (0 ok, 1 a check failed, 2 bad input or error).
+//! with a documented exit code (0 ok, 1 a check failed, 2 bad input or error,
+//! 130 a render or demo interrupted: see [`admix::stop`]).
 
 use std::io::Write;
 

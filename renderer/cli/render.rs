@@ -14,7 +14,8 @@
 //! "notices":[{"kind","subject","message"}]}` (dB values are null for silence).
 //!
 //! Exit codes: 0 rendered; 1 rendered but a `--target` failed with `--strict`;
-//! 2 error (nothing is left under the output names).
+//! 2 error; 130 interrupted (Ctrl-C, SIGTERM, SIGHUP). After an error or an
+//! interruption nothing is left, under the output names or beside them.
 
 use crate::{CliResult, fmt_db};
 use admix::binaural::{BinauralOptions, RenderMode, headphone_layout};

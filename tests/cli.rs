@@ -207,6 +207,36 @@ fn gains_answers_each_line_and_goes_on_after_a_bad_one() {
     );
 }
 
+/// A DirectSpeakers LFE channel on a layout without LFE output: zeros, and
+/// a notice saying why (as a render's `lfe-dropped`); with an LFE output it
+/// goes there alone, without a notice.
+#[test]
+fn gains_say_when_an_lfe_channel_is_dropped() {
+    let line =
+        b"{\"id\": 1, \"block\": {\"position\": {\"azimuth\": 0, \"elevation\": 0}, \"speakerLabel\": [\"LFE\"]}}\n";
+    for (layout, want, noticed) in [
+        ("2.0", vec![0.0, 0.0], true),
+        ("5.1", vec![0.0, 0.0, 0.0, 1.0, 0.0, 0.0], false),
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_admix"))
+            .args(["gains", "-l", layout, "--type", "direct-speakers", "--json"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(line).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["gains"], serde_json::json!(want), "{layout}");
+        assert_eq!(
+            v["notice"].as_str().is_some_and(|n| n.contains("no LFE output")),
+            noticed,
+            "{layout}: {v}"
+        );
+    }
+}
+
 /// `admix gains … | head`: a reader that stops early ends the command
 /// quietly (exit 0), never with a panic. The answers (over 64 KiB, more
 /// than a pipe holds) are written after the reading end is closed.

@@ -2,7 +2,8 @@
 //! JSON block per stdin line (`{"id": …, "block": {…}}`, the schema of the
 //! ear reference vectors), one answer per line, in input order:
 //! `{"id","direct","diffuse"}` for objects, `{"id","gains"}` for
-//! DirectSpeakers, `{"id","error"}` for a bad line (the command goes on).
+//! DirectSpeakers (with a `notice` when an LFE channel is dropped for want of
+//! an LFE output), `{"id","error"}` for a bad line (the command goes on).
 //!
 //! `--backend gpu` computes Objects gains with the GPU gains kernel, one
 //! dispatch per batch of lines (f32: within 1e-5 of the CPU's f64);
@@ -13,7 +14,7 @@ use crate::CliResult;
 use admix::engine::gpu::{Backend, GpuGains, select};
 use admix::layout::Layout;
 use admix::panning::json::{direct_speakers_block, object_block};
-use admix::panning::{DirectSpeakersPanner, GainCalc};
+use admix::panning::{DirectSpeakersPanner, GainCalc, Routing};
 use rayon::prelude::*;
 use serde_json::{Value, json};
 use std::io::{BufRead, Write};
@@ -139,8 +140,15 @@ fn answer(
         match direct_speakers_block(&v) {
             Ok((block, ctx)) => {
                 let mut gains = vec![0.0; p.num_outputs()];
-                p.calc(&block, &ctx, &mut gains);
-                json!({"id": id, "gains": gains})
+                match p.calc(&block, &ctx, &mut gains) {
+                    // all zeros: said, as a render says it
+                    Routing::LfeDropped => json!({
+                        "id": id,
+                        "gains": gains,
+                        "notice": "an LFE channel, and the layout has no LFE output: not rendered"
+                    }),
+                    _ => json!({"id": id, "gains": gains}),
+                }
             }
             Err(e) => json!({"id": id, "error": e}),
         }
@@ -205,7 +213,10 @@ fn readable(v: &Value, labels: &[&str]) -> String {
             .unwrap_or_default()
     };
     if v.get("gains").is_some() {
-        format!("{id}: {}", fmt("gains"))
+        match v.get("notice").and_then(Value::as_str) {
+            Some(n) => format!("{id}: ({n})"),
+            None => format!("{id}: {}", fmt("gains")),
+        }
     } else {
         let diffuse = fmt("diffuse");
         if diffuse.is_empty() {

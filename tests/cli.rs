@@ -700,3 +700,64 @@ fn demo_refuses_what_it_cannot_write_in_one_line() {
     }
     assert_eq!(dir_names(dir.path()), Vec::<String>::new());
 }
+
+/// `loudness` says why a figure is missing as `render` does, and an
+/// unknown target names the known ones.
+#[test]
+fn loudness_says_why_a_figure_is_missing() {
+    let dir = test_dir("loudness_words");
+    // 0.1 s of tones: too short for integrated loudness and its range
+    let wav = crate::common::write_wav(&dir.path().join("short.wav"), 2, 4800, None, None);
+    let out = ok(&["loudness", s(&wav)]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("integrated n/a (silent or under 0.4 s) | LRA n/a (under 3 s) | true peak -"),
+        "{text}"
+    );
+    let bad = admix(&["loudness", s(&wav), "--target", "loud"]);
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr.contains("unknown --target \"loud\" (known: ebu-r128, atsc-a85"),
+        "{stderr}"
+    );
+}
+
+/// A two-speaker layout file pans as BS.2127's stereo when its speakers
+/// carry the BS.2051 labels M+030 and M-030; without them it is refused,
+/// and the error says how to get there.
+#[test]
+fn a_stereo_layout_file_needs_its_bs2051_labels() {
+    let dir = test_dir("stereo_toml");
+    let demo = dir.path().join("demo.wav");
+    ok(&["demo", "-o", s(&demo), "--objects", "1", "--seconds", "0.2"]);
+    let speaker = |label: &str, az: i32, bs: &str| {
+        format!("[[speaker]]\nlabel = \"{label}\"\n{bs}azimuth = {az}\nelevation = 0\n")
+    };
+    let plain = dir.path().join("plain.toml");
+    std::fs::write(
+        &plain,
+        format!("name = \"plain\"\n{}{}", speaker("L", 30, ""), speaker("R", -30, "")),
+    )
+    .unwrap();
+    let labelled = dir.path().join("labelled.toml");
+    std::fs::write(
+        &labelled,
+        format!(
+            "name = \"labelled\"\n{}{}",
+            speaker("L", 30, "bs2051 = \"M+030\"\n"),
+            speaker("R", -30, "bs2051 = \"M-030\"\n")
+        ),
+    )
+    .unwrap();
+    let refused = admix(&["render", s(&demo), "-l", s(&plain), "-o", s(&dir.path().join("p.wav"))]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bs2051 = \"M+030\" and \"M-030\""), "{stderr}");
+    // labelled, it renders as the built-in 2.0 does
+    let (a, b) = (dir.path().join("l.wav"), dir.path().join("builtin.wav"));
+    ok(&["render", s(&demo), "-l", s(&labelled), "-o", s(&a)]);
+    ok(&["render", s(&demo), "-l", "2.0", "-o", s(&b)]);
+    let (sa, sb) = (samples_of(&a), samples_of(&b));
+    assert!(sa == sb && sa[0].iter().any(|v| *v != 0.0));
+}

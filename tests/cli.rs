@@ -4,7 +4,7 @@
 //! dialogue rendered alone, `gains` line protocol, `layouts --json`, `bench
 //! --json --plot` on a small sweep, and errors as one line with exit code 2.
 
-use crate::common::{dir_names, test_dir};
+use crate::common::{admix, dir_names, fails, s, test_dir};
 use admix::input::open_input;
 use admix::io::OutputFormat;
 use admix::layout::Layout;
@@ -14,10 +14,6 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-fn admix(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_admix")).args(args).output().unwrap()
-}
-
 fn ok(args: &[&str]) -> Output {
     let out = admix(args);
     assert!(
@@ -26,10 +22,6 @@ fn ok(args: &[&str]) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[test]
@@ -392,14 +384,7 @@ fn render_errors_are_one_line_with_exit_code_2() {
         ),
         (vec!["render", s(&demo), "-l", "5.1", "--dither"], "--dither applies"),
     ] {
-        let out = admix(&args);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(
-            stderr.starts_with("admix: ") && stderr.contains(part),
-            "{part}: {stderr}"
-        );
+        fails(&args, &[part]);
     }
     // the input was not touched by the refused overwrite
     assert!(open_input(&demo, None, None).is_ok());
@@ -693,10 +678,7 @@ fn demo_refuses_what_it_cannot_write_in_one_line() {
     ] {
         let mut all = vec!["demo", "-o", s(&out)];
         all.extend(&args);
-        let r = admix(&all);
-        let stderr = String::from_utf8_lossy(&r.stderr);
-        assert_eq!(r.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.lines().count() == 1 && stderr.contains(part), "{part}: {stderr}");
+        fails(&all, &[part]);
     }
     assert_eq!(dir_names(dir.path()), Vec::<String>::new());
 }
@@ -714,12 +696,9 @@ fn loudness_says_why_a_figure_is_missing() {
         text.contains("integrated n/a (silent or under 0.4 s) | LRA n/a (under 3 s) | true peak -"),
         "{text}"
     );
-    let bad = admix(&["loudness", s(&wav), "--target", "loud"]);
-    let stderr = String::from_utf8_lossy(&bad.stderr);
-    assert_eq!(bad.status.code(), Some(2));
-    assert!(
-        stderr.contains("unknown --target \"loud\" (known: ebu-r128, atsc-a85"),
-        "{stderr}"
+    fails(
+        &["loudness", s(&wav), "--target", "loud"],
+        &["unknown --target \"loud\" (known: ebu-r128, atsc-a85"],
     );
 }
 
@@ -750,10 +729,10 @@ fn a_stereo_layout_file_needs_its_bs2051_labels() {
         ),
     )
     .unwrap();
-    let refused = admix(&["render", s(&demo), "-l", s(&plain), "-o", s(&dir.path().join("p.wav"))]);
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert_eq!(refused.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("bs2051 = \"M+030\" and \"M-030\""), "{stderr}");
+    fails(
+        &["render", s(&demo), "-l", s(&plain), "-o", s(&dir.path().join("p.wav"))],
+        &["bs2051 = \"M+030\" and \"M-030\""],
+    );
     // labelled, it renders as the built-in 2.0 does
     let (a, b) = (dir.path().join("l.wav"), dir.path().join("builtin.wav"));
     ok(&["render", s(&demo), "-l", s(&labelled), "-o", s(&a)]);

@@ -4,16 +4,9 @@
 //! an unknown programme. A multi-gigabyte (sparse) master inspects from its
 //! header chunks alone.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
 use serde_json::{Value, json};
 
-use crate::common::{FIXTURE_XML, chna_entry, fixture_chna, shared_dir, test_dir, write_fixture};
-
-fn admix(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_admix")).args(args).output().unwrap()
-}
+use crate::common::{FIXTURE_XML, admix, chna_entry, fails, fixture_chna, s, shared_dir, test_dir, write_fixture};
 
 fn inspect_json(args: &[&str]) -> Value {
     let mut all = vec!["inspect", "--json"];
@@ -23,25 +16,6 @@ fn inspect_json(args: &[&str]) -> Value {
     assert!(out.status.success(), "{args:?}: {stderr}");
     assert!(stderr.is_empty(), "{stderr}");
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Runs a failing command: exit code 2, nothing on stdout, one line on
-/// stderr that starts with `admix: ` and contains every part.
-fn fails(args: &[&str], parts: &[&str]) {
-    let out = admix(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-    assert!(out.stdout.is_empty());
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("admix: "), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    for p in parts {
-        assert!(stderr.contains(p), "{p:?} missing from {stderr}");
-    }
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[test]

@@ -220,3 +220,31 @@ pub fn dir_names(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Runs the built `admix` binary.
+pub fn admix(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_admix"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A path as a command-line argument.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Runs a failing command: exit code 2, nothing on stdout, one line on
+/// stderr that starts with `admix: ` and contains every part.
+pub fn fails(args: &[&str], parts: &[&str]) {
+    let out = admix(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("admix: "), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for p in parts {
+        assert!(stderr.contains(p), "{p:?} missing from {stderr}");
+    }
+}

@@ -16,6 +16,7 @@
 pub mod adm;
 pub mod bench;
 pub mod binaural;
+mod cpu;
 pub mod demo;
 pub mod engine;
 mod error;

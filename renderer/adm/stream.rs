@@ -432,9 +432,17 @@ impl Cutter {
 /// declaration comes first. Otherwise, or when `buf` ends first, `None`:
 /// the block is then lexed token by token.
 fn block_end(buf: &[u8], i: usize) -> Option<(usize, u32)> {
-    const NAME: &[u8] = b"audioBlockFormat";
-    let mut quotes = 0u32;
-    let mut k = i;
+    #[cfg(target_arch = "x86_64")]
+    if crate::cpu::avx2() {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { block_end_avx2(buf, i) };
+    }
+    block_end_from(buf, i, i, 0)
+}
+
+/// [`block_end`] a byte of interest at a time, from `k`, with `quotes` `"`
+/// seen since the last `<` (the newlines are counted from `i`).
+fn block_end_from(buf: &[u8], i: usize, mut k: usize, mut quotes: u32) -> Option<(usize, u32)> {
     loop {
         k += memchr::memchr3(b'<', b'"', b'\'', buf.get(k..)?)?;
         match buf[k] {
@@ -449,20 +457,8 @@ fn block_end(buf: &[u8], i: usize) -> Option<(usize, u32)> {
                 match *buf.get(k + 1)? {
                     b'!' | b'?' => return None,
                     b'/' => {
-                        // the end tag's name, as the lexer delimits it
-                        let name_start = k + 2;
-                        let len = buf
-                            .get(name_start..)?
-                            .iter()
-                            .position(|&c| c.is_ascii_whitespace() || c == b'/' || c == b'>')?;
-                        let name = &buf[name_start..name_start + len];
-                        let local = name.iter().rposition(|&c| c == b':').map_or(name, |p| &name[p + 1..]);
-                        if local == NAME {
-                            let mut e = name_start + len;
-                            while buf.get(e)?.is_ascii_whitespace() {
-                                e += 1;
-                            }
-                            return (buf[e] == b'>').then(|| (e + 1, newlines(&buf[i..e])));
+                        if let Some(e) = block_end_tag(buf, k)? {
+                            return Some((e + 1, newlines(&buf[i..e])));
                         }
                     }
                     _ => {}
@@ -471,6 +467,91 @@ fn block_end(buf: &[u8], i: usize) -> Option<(usize, u32)> {
         }
         k += 1;
     }
+}
+
+/// At an end tag (`</` at `buf[k]`), its name as the lexer delimits it:
+/// `Some(Some(e))` when it ends the block, with its `>` at `e`; `Some(None)`
+/// for another element's; `None` when `buf` ends first or the block's end
+/// tag has something else before its `>` (the lexer reads it then).
+fn block_end_tag(buf: &[u8], k: usize) -> Option<Option<usize>> {
+    const NAME: &[u8] = b"audioBlockFormat";
+    let name_start = k + 2;
+    let len = buf
+        .get(name_start..)?
+        .iter()
+        .position(|&c| c.is_ascii_whitespace() || c == b'/' || c == b'>')?;
+    let name = &buf[name_start..name_start + len];
+    let local = name.iter().rposition(|&c| c == b':').map_or(name, |p| &name[p + 1..]);
+    if local != NAME {
+        return Some(None);
+    }
+    let mut e = name_start + len;
+    while buf.get(e)?.is_ascii_whitespace() {
+        e += 1;
+    }
+    (buf[e] == b'>').then_some(Some(e))
+}
+
+/// The bits of a 32-byte chunk below `p` (all of them for `p` = 32).
+#[cfg(target_arch = "x86_64")]
+fn below(p: u32) -> u32 {
+    1u32.checked_shl(p).map_or(u32::MAX, |b| b - 1)
+}
+
+/// [`block_end_from`] 32 bytes at a time: each chunk's `<`, `"`, `'` and
+/// newlines found at once as bit masks, then its `<` taken in order as the
+/// byte loop takes them (the `"` and `'` before each counted or refused
+/// first). The last bytes of `buf`, under 32, go to the byte loop. The
+/// answers are the byte loop's (tested).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn block_end_avx2(buf: &[u8], i: usize) -> Option<(usize, u32)> {
+    use std::arch::x86_64::*;
+    let splat = |b: u8| _mm256_set1_epi8(b as i8);
+    let (lt, dq, sq, nl) = (splat(b'<'), splat(b'"'), splat(b'\''), splat(b'\n'));
+    let (mut quotes, mut lines) = (0u32, 0u32);
+    let mut c = i;
+    while c + 32 <= buf.len() {
+        // SAFETY: c + 32 ≤ buf.len().
+        let v = unsafe { _mm256_loadu_si256(buf.as_ptr().add(c).cast()) };
+        let bits = |x: __m256i| _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, x)) as u32;
+        let (lts, dqs, sqs, nls) = (bits(lt), bits(dq), bits(sq), bits(nl));
+        // the chunk's bits below `from` are taken
+        let mut from = 0;
+        let mut rest = lts;
+        while rest != 0 {
+            let p = rest.trailing_zeros();
+            rest &= rest - 1;
+            let span = below(p) & !below(from);
+            if sqs & span != 0 {
+                return None;
+            }
+            quotes += (dqs & span).count_ones();
+            if quotes % 2 == 1 {
+                return None;
+            }
+            quotes = 0;
+            let k = c + p as usize;
+            match *buf.get(k + 1)? {
+                b'!' | b'?' => return None,
+                b'/' => {
+                    if let Some(e) = block_end_tag(buf, k)? {
+                        return Some((e + 1, lines + (nls & below(p)).count_ones() + newlines(&buf[k..e])));
+                    }
+                }
+                _ => {}
+            }
+            from = p + 1;
+        }
+        let span = !below(from);
+        if sqs & span != 0 {
+            return None;
+        }
+        quotes += (dqs & span).count_ones();
+        lines += nls.count_ones();
+        c += 32;
+    }
+    block_end_from(buf, i, c, quotes)
 }
 
 /// Reads the ADM document of `source` as a skeleton (see the module docs):
@@ -888,6 +969,66 @@ mod tests {
         let nl = b[i..].matches('\n').count() as u32;
         assert_eq!(block_end(b.as_bytes(), i), Some((b.len(), nl)));
         assert_eq!(block_end(&b.as_bytes()[..b.len() - 1], i), None);
+    }
+
+    /// The 32-byte scan of a block's end answers as the byte loop does, on
+    /// texts made of the bytes it looks at (`<`, `"`, `'`, newlines, `!`,
+    /// `?`, end tags of the block and of others, with prefixes and spaces),
+    /// from every start and cut at every length.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn scanning_32_bytes_at_a_time_ends_blocks_as_the_byte_loop() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            eprintln!("NOTICE: no AVX2 on this CPU; the 32-byte block scan is not tested");
+            return;
+        }
+        let pieces = [
+            "<",
+            "</",
+            "\"",
+            "'",
+            "\n",
+            "  ",
+            "abc",
+            "<!",
+            "<?",
+            ">",
+            "/",
+            ":",
+            "<w>1</w>",
+            "</audioBlockFormat>",
+            "</audioBlockFormat \n >",
+            "</adm:audioBlockFormat>",
+            "</audioBlockFormatX>",
+            "</audioBlockFormat x>",
+            "<position coordinate=\"azimuth\">-30.0</position>\n      ",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: usize| (crate::rng::xorshift64(&mut state) % n as u64) as usize;
+        let (mut found, mut refused, mut long) = (0, 0, 0);
+        for _ in 0..4_000 {
+            let text: String = (0..next(40)).map(|_| pieces[next(pieces.len())]).collect();
+            let b = text.as_bytes();
+            for i in [0, next(b.len() + 1), next(b.len() + 1)] {
+                for n in i..=b.len() {
+                    let want = block_end_from(&b[..n], i, i, 0);
+                    // SAFETY: the CPU has AVX2 (checked above).
+                    let got = unsafe { block_end_avx2(&b[..n], i) };
+                    assert_eq!(got, want, "text {:?} from {i}", &text[..n]);
+                    match want {
+                        Some((e, _)) => {
+                            found += 1;
+                            long += usize::from(e - i > 64);
+                        }
+                        None => refused += 1,
+                    }
+                }
+            }
+        }
+        assert!(
+            found > 10_000 && refused > 10_000 && long > 5_000,
+            "{found} {refused} {long}"
+        );
     }
 
     /// A text cut inside a block is refused by the skeleton parse.

@@ -772,17 +772,7 @@ struct Simd(());
 /// A [`Simd`] when the CPU has AVX2 and `ADMIX_KERNEL=scalar` does not ask
 /// for the plain loops (detected once).
 fn simd() -> Option<Simd> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        let avx2 = *AVX2.get_or_init(|| {
-            std::env::var("ADMIX_KERNEL").ok().as_deref() != Some("scalar")
-                && std::arch::is_x86_feature_detected!("avx2")
-        });
-        avx2.then_some(Simd(()))
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    None
+    crate::cpu::avx2().then_some(Simd(()))
 }
 
 /// Converts the 24-bit samples at the start of `src` into `out` with SIMD,

@@ -579,6 +579,8 @@ pub fn render_with(
     // engine early enough that the decorrelators have their full history.
     let preroll = crate::engine::decorrelate::FILTER_LEN as u64;
     let first_chunk = (start.saturating_sub(preroll) / CHUNK as u64) * CHUNK as u64;
+    // the blocks that end before the first chunk are left unread
+    feed.start_at(first_chunk as i64);
     for e in engines.iter_mut() {
         e.seek(first_chunk);
     }

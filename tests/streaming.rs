@@ -48,10 +48,21 @@ fn streamed_blocks_render_as_blocks_in_memory_in_a_bounded_window() {
     };
     for (k, opts) in [
         RenderOptions::default(),
-        // a late start drops the blocks before it as they are read
+        // a late start leaves the blocks that end before it unread (and
+        // drops those read before it as they come)
         RenderOptions {
             start: 7 * 48000 + 123,
             frames: Some(2 * 48000),
+        },
+        // the engine's first chunk on a block boundary (81 × 4096 samples
+        // = 6.912 s, 20 ms blocks), and the last second
+        RenderOptions {
+            start: 81 * 4096 + 2000,
+            frames: Some(48000),
+        },
+        RenderOptions {
+            start: 11 * 48000,
+            frames: None,
         },
     ]
     .into_iter()
@@ -94,6 +105,14 @@ fn streamed_blocks_render_as_blocks_in_memory_in_a_bounded_window() {
         );
         assert_eq!(a, b, "case {k}: streamed and in-memory renders differ");
         assert!(a.iter().any(|c| c.iter().any(|v| *v != 0.0)));
+        // a late start reads none of the blocks that end well before it:
+        // at least those of the first 6 s of the 6 objects
+        let skipped = streamed.skipped_blocks();
+        if opts.start == 0 {
+            assert_eq!(skipped, 0);
+        } else {
+            assert!(skipped >= 6 * 300, "case {k}: {skipped} blocks left unread");
+        }
         // a 4096-sample chunk spans ~4 blocks of 20 ms: the window holds a
         // handful, not the 600
         let peak = streamed.peak_held_blocks();
@@ -113,6 +132,44 @@ fn streamed_blocks_render_as_blocks_in_memory_in_a_bounded_window() {
             "case {k}: second render"
         );
     }
+}
+
+/// A render from later in a real file, whose blocks' times are repaired
+/// (Pro Tools: 10 ms blocks, ends moved to meet the next block, jumps),
+/// equals those samples of the whole render, although it leaves the blocks
+/// before its start unread.
+#[test]
+fn a_late_start_renders_as_the_whole_file_there() {
+    let Some(root) = shared_dir("adm-samples") else { return };
+    let path = root.join("wavinfo/Test_ADM_ProTools.wav");
+    let dir = test_dir("late-start");
+    let layout = Layout::builtin("4+5+0").unwrap().unwrap();
+    let render_from = |start: u64, name: &str| {
+        let (mut input, mut scene) = open_input(&path, None, None).unwrap();
+        let out = OutputSpec {
+            kind: OutputKind::Speakers,
+            layout: layout.clone(),
+            path: Some(dir.path().join(name)),
+            format: OutputFormat::F32,
+            split: false,
+            dither: false,
+        };
+        let opts = RenderOptions { start, frames: None };
+        render(&mut scene, &mut input, &[out], &opts, &mut |_, _| {}).unwrap();
+        (read_all(&dir.path().join(name)), scene.skipped_blocks())
+    };
+    let (whole, none) = render_from(0, "whole.wav");
+    assert_eq!(none, 0);
+    let mut skipped_any = 0;
+    for start in [4096 + 1535 + 1, 20_000, 24_576 + 1535, 30_001, 47_000] {
+        let (part, skipped) = render_from(start, &format!("from{start}.wav"));
+        for (c, (p, w)) in part.iter().zip(&whole).enumerate() {
+            assert_eq!(p[..], w[start as usize..], "start {start}, channel {c}");
+        }
+        skipped_any += skipped;
+    }
+    // 4 objects of 10 ms blocks: hundreds left unread over the five starts
+    assert!(skipped_any > 300, "{skipped_any} blocks left unread");
 }
 
 /// The notices a render's blocks raise (timing repairs, …) do not depend on

@@ -18,7 +18,9 @@
 //! 2. During the render, one [`BlockCursor`] per Objects item reads its
 //!    channel's range in small pieces and parses whole audioBlockFormats as
 //!    the timeline reaches them (the scene's block stream, see
-//!    `crate::scene::ObjectBlocks`).
+//!    `crate::scene::ObjectBlocks`). A render that starts later in the file
+//!    first passes over the blocks that end before it, reading only their
+//!    start tags' times ([`BlockCursor::skip_ended`]).
 //!
 //! Errors inside blocks are therefore found when the render reaches them; they
 //! name the file, the line and the element like every other ADM error, and a
@@ -34,6 +36,7 @@ use super::elements::{BlockFormat, TypeDefinition};
 use super::xml::{self, BlockState, Deferred};
 use super::{AdmError, AdmErrorKind, Document, Location};
 use crate::notice::Notice;
+use crate::time::Time;
 
 /// Bytes read from the source at a time.
 const READ: usize = 1 << 20;
@@ -754,6 +757,97 @@ impl BlockCursor {
             self.line = line;
             self.buf.drain(..used);
         }
+    }
+
+    /// Before the first block is read: leaves unread the blocks that a
+    /// render starting later does not need, reading of each only its start
+    /// tag's `rtime` and `duration` and finding its end as the skeleton pass
+    /// does. `ends_by(rtime, duration)` says whether a block ends by the
+    /// render's start. The scan stops at the first block that does not (or
+    /// whose times are missing, or that holds anything the skeleton's fast
+    /// skip does not read: comments, an empty element, …), and reading
+    /// resumes two blocks before it: the block before the first one needed
+    /// gives the gains that one ramps from, and a block's end may still be
+    /// moved to meet the next one. Returns the number of blocks left unread
+    /// (so the next one read is that block of the channel).
+    ///
+    /// The blocks left unread are not checked: a render from later in a file
+    /// does not report their notices or errors (`admix inspect` reads them all).
+    pub fn skip_ended(&mut self, ends_by: impl Fn(Time, Time) -> bool) -> Result<usize, AdmError> {
+        if !self.buf.is_empty() || !self.ready.is_empty() || self.remaining != self.count {
+            return Ok(0);
+        }
+        // start (text offset, line) of the last two blocks scanned
+        let mut last = [(self.pos, self.line); 2];
+        let mut scanned = 0usize;
+        let mut buf: Vec<u8> = Vec::new();
+        // text offset and line of buf[i]; next byte to read
+        let (mut base, mut line, mut read_to) = (self.pos, self.line, self.pos);
+        let time = |tag: &[u8], key: &[u8]| -> Option<Time> {
+            let v = attribute(tag, key)?;
+            if v.iter().any(|c| matches!(c, b'&' | b'<' | b'\t' | b'\n' | b'\r')) {
+                return None;
+            }
+            Time::parse(std::str::from_utf8(v).ok()?).ok()
+        };
+        'scan: while scanned < self.remaining {
+            let want = usize::try_from(self.end - read_to)
+                .unwrap_or(usize::MAX)
+                .min(CURSOR_READ.max(buf.len()));
+            if want > 0 {
+                let old = buf.len();
+                buf.resize(old + want, 0);
+                self.source.read_exact(read_to, &mut buf[old..])?;
+                read_to += want as u64;
+            }
+            let eof = read_to >= self.end;
+            let mut i = 0;
+            while scanned < self.remaining {
+                let ws = buf[i..].iter().take_while(|c| c.is_ascii_whitespace()).count();
+                line = line.saturating_add(newlines(&buf[i..i + ws]));
+                i += ws;
+                let Some((tok, tag_end)) = lex(&buf, i, eof) else {
+                    if eof {
+                        break 'scan;
+                    }
+                    break; // cut by the end of what was read
+                };
+                let Tok::Start { name, empty: false } = tok else {
+                    break 'scan;
+                };
+                let tag = &buf[i..tag_end];
+                if local_name(&buf, name) != b"audioBlockFormat" {
+                    break 'scan;
+                }
+                let (Some(r), Some(d)) = (time(tag, b"rtime"), time(tag, b"duration")) else {
+                    break 'scan;
+                };
+                if !ends_by(r, d) {
+                    break 'scan;
+                }
+                let Some((e, _)) = block_end(&buf, tag_end) else {
+                    if eof {
+                        break 'scan;
+                    }
+                    break;
+                };
+                last = [last[1], (base + i as u64, line)];
+                scanned += 1;
+                line = line.saturating_add(newlines(&buf[i..e]));
+                i = e;
+            }
+            buf.drain(..i);
+            base += i as u64;
+            if eof {
+                break;
+            }
+        }
+        let skip = scanned.saturating_sub(2);
+        if skip > 0 {
+            (self.pos, self.line) = last[0];
+            self.remaining -= skip;
+        }
+        Ok(skip)
     }
 
     /// Notices from the blocks read so far (taken).

@@ -255,6 +255,18 @@ impl Scene {
         Ok(out)
     }
 
+    /// Blocks the last render left unread, over all streamed items (they
+    /// end before its start; see [`BlockFeed::start_at`]).
+    pub fn skipped_blocks(&self) -> usize {
+        self.items
+            .iter()
+            .map(|it| match &it.kind {
+                ItemKind::Object { blocks } => blocks.skipped(),
+                _ => 0,
+            })
+            .sum()
+    }
+
     /// Most blocks any streamed item held at once (bounded whatever the
     /// programme's length; for tests and reports).
     pub fn peak_held_blocks(&self) -> usize {

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use crate::adm::elements::{BlockFormat, BlockKind, ObjectBlock, PositionOffset, TypeDefinition};
 use crate::adm::stream::{BlockCursor, DeferredBlocks, XmlSource};
 use crate::notice::{Notice, Notices};
+use crate::time::Time;
 
 use super::timing::{BlockInfo, ObjectTiming, Placed, Placer};
 use super::{BlockSummary, SceneError, TimedBlock};
@@ -153,6 +154,22 @@ impl ObjectStream {
         }
     }
 
+    /// Before the first block is read: leaves unread the blocks that end
+    /// by `t` (absolute, as placed blocks' times) but the last two (see
+    /// [`BlockCursor::skip_ended`]); returns how many.
+    fn skip_before(&mut self, t: Time) -> Result<usize, SceneError> {
+        if self.placer.is_some() || !self.ready.is_empty() || self.finished {
+            return Ok(0);
+        }
+        // block times are relative to the audioObject's start
+        let Some(t) = t.checked_sub(self.spec.timing.start).filter(|t| *t > Time::ZERO) else {
+            return Ok(0);
+        };
+        self.cursor
+            .skip_ended(|rtime, duration| rtime.checked_add(duration).is_some_and(|end| end <= t))
+            .map_err(SceneError::Adm)
+    }
+
     /// The notices the whole-channel path gives once per item.
     fn note(&mut self, b: &TimedBlock<ObjectBlock>, ignored: bool, notices: &mut Notices) {
         let spec = &self.spec;
@@ -182,6 +199,8 @@ pub struct ObjectBlocks {
     head: Option<Box<TimedBlock<ObjectBlock>>>,
     /// Most blocks held at once.
     peak: usize,
+    /// Blocks the last render left unread (they end before it starts).
+    skipped: usize,
 }
 
 impl std::fmt::Debug for ObjectBlocks {
@@ -233,6 +252,7 @@ impl ObjectBlocks {
             total: blocks.len(),
             head: blocks.first().cloned().map(Box::new),
             peak: blocks.len(),
+            skipped: 0,
             held: blocks.into(),
             spec: None,
         }
@@ -251,6 +271,7 @@ impl ObjectBlocks {
             spec: Some(spec),
             head,
             peak: 0,
+            skipped: 0,
         })
     }
 
@@ -281,6 +302,10 @@ impl ObjectBlocks {
     pub fn peak_held(&self) -> usize {
         self.peak
     }
+    /// Blocks the last render left unread because they end before it starts.
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
     /// True when the blocks are read from the source as the render goes.
     pub fn is_streamed(&self) -> bool {
         self.spec.is_some()
@@ -291,6 +316,7 @@ impl ObjectBlocks {
         if self.spec.is_some() {
             self.first = 0;
             self.held.clear();
+            self.skipped = 0;
         }
     }
 
@@ -305,6 +331,11 @@ impl ObjectBlocks {
     /// not hold what comes before it).
     fn feed(&mut self, ahead: &mut Ahead, c0: i64, c1: i64, rate: u32) -> Result<(), SceneError> {
         let ends_before = |b: &TimedBlock<ObjectBlock>| b.end.is_some_and(|e| e.to_sample_ceil(rate) <= c0);
+        // the blocks left unread come first: the first one read is number `skipped`
+        if self.held.is_empty() && self.first < ahead.skipped {
+            self.first = ahead.skipped;
+            self.skipped = ahead.skipped;
+        }
         loop {
             if let Some(last) = self.held.back()
                 && Self::first_sample(last, rate) >= c1
@@ -389,6 +420,8 @@ struct Ahead {
     /// An error met while reading ahead: given when the render reaches it.
     err: Option<SceneError>,
     done: bool,
+    /// Blocks left unread at the start (see [`BlockFeed::start_at`]).
+    skipped: usize,
 }
 
 impl Ahead {
@@ -467,6 +500,7 @@ impl BlockFeed {
                     taken: Vec::new(),
                     err: None,
                     done: false,
+                    skipped: 0,
                 }));
                 blocks.reset();
             }
@@ -491,6 +525,23 @@ impl BlockFeed {
     /// True when no item is streamed (nothing to feed).
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+
+    /// Before anything is read: a render that starts at sample `first`
+    /// leaves unread each item's blocks that end by then (but the two
+    /// before the first it needs), reading only their start tags. A read
+    /// error is kept for when the render reaches that item.
+    pub fn start_at(&self, first: i64) {
+        let Some(t) = Time::new(first, i64::from(self.rate)) else {
+            return;
+        };
+        for a in &self.items {
+            let mut a = lock(a);
+            match a.stream.skip_before(t) {
+                Ok(n) => a.skipped = n,
+                Err(e) => a.err = Some(e),
+            }
+        }
     }
 
     /// Reads every item's blocks up to the first one starting at or after

@@ -535,13 +535,15 @@ impl BlockFeed {
         let Some(t) = Time::new(first, i64::from(self.rate)) else {
             return;
         };
-        for a in &self.items {
+        use rayon::prelude::*;
+        // (the items' reads are independent: across the cores)
+        self.items.par_iter().for_each(|a| {
             let mut a = lock(a);
             match a.stream.skip_before(t) {
                 Ok(n) => a.skipped = n,
                 Err(e) => a.err = Some(e),
             }
-        }
+        });
     }
 
     /// Reads every item's blocks up to the first one starting at or after

@@ -248,3 +248,15 @@ pub fn fails(args: &[&str], parts: &[&str]) {
         assert!(stderr.contains(p), "{p:?} missing from {stderr}");
     }
 }
+
+/// A float-32 speaker output of `layout` to `path` (one file, no dither).
+pub fn f32_speakers(layout: &admix::layout::Layout, path: PathBuf) -> admix::render::OutputSpec {
+    admix::render::OutputSpec {
+        kind: admix::render::OutputKind::Speakers,
+        layout: layout.clone(),
+        path: Some(path),
+        format: admix::io::OutputFormat::F32,
+        split: false,
+        dither: false,
+    }
+}

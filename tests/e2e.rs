@@ -5,11 +5,11 @@
 //! jump lands on its sample, objects never reach LFE, a failed render leaves
 //! no file.
 
-use crate::common::{read_all, shared_dir};
+use crate::common::{f32_speakers, read_all, shared_dir};
 use admix::input::open_input;
-use admix::io::{Bw64Error, Bw64Reader, OutputFormat};
+use admix::io::{Bw64Error, Bw64Reader};
 use admix::layout::Layout;
-use admix::render::{AudioSource, OutputKind, OutputSpec, RenderOptions, cpu_engine, render, render_with};
+use admix::render::{AudioSource, OutputSpec, RenderOptions, cpu_engine, render, render_with};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -20,17 +20,6 @@ fn e2e_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("adm-fixtures/ear-2.1.0-e2e")
 }
 
-fn spec(layout: &Layout, path: PathBuf) -> OutputSpec {
-    OutputSpec {
-        kind: OutputKind::Speakers,
-        layout: layout.clone(),
-        path: Some(path),
-        format: OutputFormat::F32,
-        split: false,
-        dither: false,
-    }
-}
-
 /// Render `input` to `layout` (float) and return the channels.
 fn render_file(input: &Path, layout: &Layout, dir: &Path, name: &str) -> Vec<Vec<f32>> {
     let (mut inp, mut scene) = open_input(input, None, None).unwrap_or_else(|e| panic!("{}: {e}", input.display()));
@@ -38,7 +27,7 @@ fn render_file(input: &Path, layout: &Layout, dir: &Path, name: &str) -> Vec<Vec
     render(
         &mut scene,
         &mut inp,
-        &[spec(layout, out.clone())],
+        &[f32_speakers(layout, out.clone())],
         &RenderOptions::default(),
         &mut |_, _| {},
     )
@@ -134,7 +123,7 @@ fn output_does_not_depend_on_how_the_input_arrives() {
         render(
             &mut scene,
             &mut src,
-            &[spec(&layout, out.clone())],
+            &[f32_speakers(&layout, out.clone())],
             &RenderOptions::default(),
             &mut |_, _| {},
         )
@@ -152,7 +141,7 @@ fn output_does_not_depend_on_how_the_input_arrives() {
     render(
         &mut scene,
         &mut inp,
-        &[spec(&layout, out.clone())],
+        &[f32_speakers(&layout, out.clone())],
         &opts,
         &mut |_, _| {},
     )
@@ -190,7 +179,7 @@ fn a_jump_lands_on_its_sample() {
     render(
         &mut scene,
         &mut inp,
-        &[spec(&layout, out.clone())],
+        &[f32_speakers(&layout, out.clone())],
         &RenderOptions::default(),
         &mut |_, _| {},
     )
@@ -223,7 +212,7 @@ fn broken_specs(layouts: &[&str], dir: &Path) -> Vec<OutputSpec> {
         .iter()
         .map(|name| {
             let l = Layout::builtin(name).unwrap().unwrap();
-            spec(&l, dir.join(format!("broken.{name}.wav")))
+            f32_speakers(&l, dir.join(format!("broken.{name}.wav")))
         })
         .collect()
 }

@@ -6,13 +6,12 @@
 
 use admix::demo::{DemoSpec, write};
 use admix::input::open_input;
-use admix::io::OutputFormat;
 use admix::layout::Layout;
 use admix::notice::Notices;
-use admix::render::{OutputKind, OutputSpec, RenderOptions, render};
+use admix::render::{RenderOptions, render};
 use admix::scene::{ItemKind, ObjectBlocks, Scene};
 
-use crate::common::{read_all, shared_dir, test_dir};
+use crate::common::{f32_speakers, read_all, shared_dir, test_dir};
 
 /// The scene with every streamed item's blocks read into memory.
 fn in_memory(scene: &Scene) -> Scene {
@@ -38,14 +37,7 @@ fn streamed_blocks_render_as_blocks_in_memory_in_a_bounded_window() {
     };
     write(&master, &spec).unwrap();
     let layout = Layout::builtin("4+5+0").unwrap().unwrap();
-    let out = |name: &str| OutputSpec {
-        kind: OutputKind::Speakers,
-        layout: layout.clone(),
-        path: Some(dir.path().join(name)),
-        format: OutputFormat::F32,
-        split: false,
-        dither: false,
-    };
+    let out = |name: &str| f32_speakers(&layout, dir.path().join(name));
     for (k, opts) in [
         RenderOptions::default(),
         // a late start leaves the blocks that end before it unread (and
@@ -146,14 +138,7 @@ fn a_late_start_renders_as_the_whole_file_there() {
     let layout = Layout::builtin("4+5+0").unwrap().unwrap();
     let render_from = |start: u64, name: &str| {
         let (mut input, mut scene) = open_input(&path, None, None).unwrap();
-        let out = OutputSpec {
-            kind: OutputKind::Speakers,
-            layout: layout.clone(),
-            path: Some(dir.path().join(name)),
-            format: OutputFormat::F32,
-            split: false,
-            dither: false,
-        };
+        let out = f32_speakers(&layout, dir.path().join(name));
         let opts = RenderOptions { start, frames: None };
         render(&mut scene, &mut input, &[out], &opts, &mut |_, _| {}).unwrap();
         (read_all(&dir.path().join(name)), scene.skipped_blocks())

@@ -2,7 +2,8 @@
 //! (../shared/adm-samples, skipped with a notice where absent) is truncated,
 //! has bytes of its ADM XML overwritten, or has a chunk size rewritten, at
 //! positions drawn from a fixed-seed generator, and is then opened and
-//! rendered (first second, to 5.1 and to headphones). Nothing may panic; a
+//! rendered (a second from the start and from the middle, to 5.1 and to
+//! headphones). Nothing may panic; a
 //! file that cannot be opened gets an error naming it. The reader-level
 //! sweeps (every truncation point of a synthetic file, targeted header
 //! corruptions) are in `io_malformed`.
@@ -114,6 +115,8 @@ fn damaged_real_masters_never_panic_and_errors_name_the_file() {
         ..speakers.clone()
     };
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    // blocks the renders from the middle left unread
+    let skipped = std::sync::atomic::AtomicUsize::new(0);
     let (mut opened, mut refused, mut rendered) = (0, 0, 0);
     for f in &files {
         let original = std::fs::read(f).unwrap();
@@ -124,19 +127,33 @@ fn damaged_real_masters_never_panic_and_errors_name_the_file() {
             let outcome = std::panic::catch_unwind(|| match open_input(&path, None, None) {
                 Err(e) => Err(e.to_string()),
                 Ok((mut input, mut scene)) => {
-                    let opts = RenderOptions {
-                        start: 0,
-                        frames: Some(scene.frames.min(48_000)),
-                    };
-                    let r = render_with(
-                        &mut scene,
-                        &mut input,
-                        &[speakers.clone(), phones.clone()],
-                        &opts,
-                        &cpu_engine,
-                        &mut |_, _| {},
-                    );
-                    Ok(r.map(|_| ()).map_err(|e| e.to_string()))
+                    // from the start, then from the middle (which passes over
+                    // the damaged blocks before it, see BlockFeed::start_at)
+                    let half = scene.frames / 2;
+                    let mut ranges = vec![(0, scene.frames.min(48_000))];
+                    if half > 0 {
+                        ranges.push((half, (scene.frames - half).min(48_000)));
+                    }
+                    let mut r = Ok(());
+                    for (start, frames) in ranges {
+                        let opts = RenderOptions {
+                            start,
+                            frames: Some(frames),
+                        };
+                        r = r.and(
+                            render_with(
+                                &mut scene,
+                                &mut input,
+                                &[speakers.clone(), phones.clone()],
+                                &opts,
+                                &cpu_engine,
+                                &mut |_, _| {},
+                            )
+                            .map(|_| ()),
+                        );
+                    }
+                    skipped.fetch_add(scene.skipped_blocks(), std::sync::atomic::Ordering::Relaxed);
+                    Ok(r.map_err(|e| e.to_string()))
                 }
             });
             match outcome {
@@ -166,4 +183,7 @@ fn damaged_real_masters_never_panic_and_errors_name_the_file() {
     );
     // the generator must have produced both outcomes, or the test tests nothing
     assert!(refused > 0 && rendered > 0, "refused {refused}, rendered {rendered}");
+    // the damaged blocks before a late start were passed over, not parsed
+    let skipped = skipped.into_inner();
+    assert!(skipped > 100, "{skipped} blocks left unread");
 }

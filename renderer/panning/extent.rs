@@ -934,22 +934,25 @@ impl WeightAvx2 {
     #[target_feature(enable = "avx2,fma")]
     fn new(wf: &WeightFunc) -> Self {
         use std::arch::x86_64::*;
-        let b = wf.basis;
+        // (broadcast one by one: `array::map` with these closures was an
+        // out-of-line call returning the 19 vectors through memory)
+        let b = &wf.basis;
+        let row = |r: &[f64; 3]| [_mm256_set1_pd(r[0]), _mm256_set1_pd(r[1]), _mm256_set1_pd(r[2])];
+        let set = _mm256_set1_pd;
         WeightAvx2 {
-            basis: b.map(|row| row.map(|v| _mm256_set1_pd(v))),
+            basis: [row(&b[0]), row(&b[1]), row(&b[2])],
             k: [
-                wf.sin_cp,
-                wf.cos_cp,
-                wf.c1_bias,
-                wf.flat_bias,
-                wf.flat_in,
-                wf.flat_out,
-                -wf.circ_in,
-                -wf.circ_out,
-                wf.sin_r,
-                wf.cos_r,
-            ]
-            .map(|v| _mm256_set1_pd(v)),
+                set(wf.sin_cp),
+                set(wf.cos_cp),
+                set(wf.c1_bias),
+                set(wf.flat_bias),
+                set(wf.flat_in),
+                set(wf.flat_out),
+                set(-wf.circ_in),
+                set(-wf.circ_out),
+                set(wf.sin_r),
+                set(wf.cos_r),
+            ],
         }
     }
 
@@ -1659,15 +1662,18 @@ impl PolarExtent {
                 self.spreading.weighted_sum(&wf, total);
                 let total = &total[..nc];
                 let n = total.iter().map(|v| v * v).sum::<f64>().sqrt();
-                for c in 0..nc {
-                    let t = total[c] / n;
+                // (two loops, not a test per channel: each vectorises)
+                if spread_only {
                     // with no point part, √(1·t²) is |t| exactly (in binary
                     // floating point, barring underflow below 1e-154)
-                    out[c] = if spread_only {
-                        t.abs()
-                    } else {
-                        out[c] + amount_spread * t * t
-                    };
+                    for (o, t) in out.iter_mut().zip(total) {
+                        *o = (t / n).abs();
+                    }
+                } else {
+                    for (o, t) in out.iter_mut().zip(total) {
+                        let t = t / n;
+                        *o += amount_spread * t * t;
+                    }
                 }
             });
             if spread_only {

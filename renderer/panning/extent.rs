@@ -1086,6 +1086,7 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
         let set = |v: f64| _mm256_set1_ps(v as f32);
         let (sin_cp, cos_cp) = (set(wf.sin_cp), set(wf.cos_cp));
         let (c1_bias, flat_bias) = (set(wf.c1_bias), set(wf.flat_bias));
+        let general = !(wf.c1_bias == 10.0 && wf.flat_bias == 0.0);
         let (m_pos, m_neg) = (set(SORT_MARGIN), set(-SORT_MARGIN));
         let (flat_in, flat_out) = (set(wf.flat_in - SORT_MARGIN), set(wf.flat_out + SORT_MARGIN));
         let (circ_in, circ_out) = (set(wf.circ_in + SORT_MARGIN), set(wf.circ_out - SORT_MARGIN));
@@ -1121,7 +1122,13 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
                 let a0 = _mm256_andnot_ps(sign, c0);
                 // the flat/circle decision as weight_fast makes it, with the margin
                 let f = _mm256_fmsub_ps(c1, sin_cp, _mm256_mul_ps(a0, cos_cp));
-                let f = _mm256_add_ps(_mm256_min_ps(f, _mm256_add_ps(c1, c1_bias)), flat_bias);
+                // (the biases change nothing when 0 < circle_pos < π: a
+                // test the loop is split on)
+                let f = if general {
+                    _mm256_add_ps(_mm256_min_ps(f, _mm256_add_ps(c1, c1_bias)), flat_bias)
+                } else {
+                    f
+                };
                 let flat_sure = _mm256_cmp_ps::<_CMP_GE_OQ>(f, m_pos);
                 let circ_sure = _mm256_cmp_ps::<_CMP_LT_OQ>(f, m_neg);
                 let s = _mm256_andnot_ps(sign, c2);

@@ -1700,8 +1700,17 @@ impl PolarExtent {
             let spread_only = amount_spread == 1.0;
             with_scratch(self.spreading.row_stride, |total| {
                 self.spreading.weighted_sum(&wf, total);
+                // Σ t² in four running sums (the padding past nc is zero):
+                // a quarter of the chain of additions at the end of every
+                // block
+                let mut acc = [0.0f64; 4];
+                for quad in total.chunks_exact(4) {
+                    for (a, t) in acc.iter_mut().zip(quad) {
+                        *a += t * t;
+                    }
+                }
+                let n = ((acc[0] + acc[1]) + (acc[2] + acc[3])).sqrt();
                 let total = &total[..nc];
-                let n = total.iter().map(|v| v * v).sum::<f64>().sqrt();
                 // (two loops, not a test per channel: each vectorises)
                 if spread_only {
                     // with no point part, √(1·t²) is |t| exactly (in binary

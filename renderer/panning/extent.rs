@@ -518,7 +518,9 @@ impl SpreadingPanner {
     }
 }
 
-/// A run of grid points in one row: (first point, length, row).
+/// A run of grid points in one row: (first point, length, row), the point an
+/// index into the row arrays, where each row is stored twice over (a run
+/// across azimuth 0 goes on into the row's second copy).
 /// (Narrow, so that the per-block array of runs is small to set up.)
 type Run = (u16, u16, u16);
 
@@ -1125,7 +1127,7 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
                 // the flat/circle decision as weight_fast makes it, with the margin
                 let f = _mm256_fmsub_ps(c1, sin_cp, _mm256_mul_ps(a0, cos_cp));
                 // (the biases change nothing when 0 < circle_pos < π: a
-                // test the loop is split on)
+                // test of a value the loop does not change, so predicted)
                 let f = if general {
                     _mm256_add_ps(_mm256_min_ps(f, _mm256_add_ps(c1, c1_bias)), flat_bias)
                 } else {

@@ -18,32 +18,14 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::sync::Arc;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+#[path = "support/gain_blocks.rs"]
+mod gain_blocks;
+use gain_blocks::Rng;
 
 fn blocks(kind: &str, n: usize) -> Vec<(ObjectBlock, ObjectContext)> {
-    let mut r = Rng(0x9E3779B97F4A7C15);
-    (0..n)
-        .map(|_| {
-            let b = ObjectBlock {
-                position: ObjectPosition::Polar {
-                    azimuth: r.next() * 360.0 - 180.0,
-                    elevation: r.next() * 180.0 - 90.0,
-                    distance: 1.0,
-                },
-                width: if kind == "extent" { 60.0 } else { 0.0 },
-                height: if kind == "extent" { 30.0 } else { 0.0 },
-                ..ObjectBlock::default()
-            };
-            (b, ObjectContext::default())
-        })
+    gain_blocks::blocks(kind, n, 60.0, 30.0)
+        .into_iter()
+        .map(|b| (b, ObjectContext::default()))
         .collect()
 }
 

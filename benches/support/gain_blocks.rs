@@ -1,13 +1,14 @@
-//! The object blocks both gain benches time: 1,000 deterministic
-//! pseudo-random blocks of one kind (point source, extent 60° × 30° by
-//! default, cartesian), positions anywhere on the sphere or in the cube.
+//! The object blocks the gain benches (`gains`, `gain_passes`, `gpu`) time:
+//! deterministic pseudo-random blocks of one kind (point source, extent,
+//! cartesian), positions anywhere on the sphere or in the cube.
 
 use admix::adm::elements::{ObjectBlock, ObjectPosition};
 
-/// Deterministic pseudo-random numbers in [0, 1) (xorshift).
-struct Rng(u64);
+/// Deterministic pseudo-random numbers in [0, 1) (xorshift), from a
+/// non-zero seed.
+pub struct Rng(pub u64);
 impl Rng {
-    fn next(&mut self) -> f64 {
+    pub fn next(&mut self) -> f64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;

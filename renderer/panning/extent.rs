@@ -42,8 +42,12 @@ pub struct SpreadingPanner {
     xs: Vec<f64>,
     ys: Vec<f64>,
     zs: Vec<f64>,
-    /// Positions as (x, y, z, 0), for the AVX2 walk's loads of scattered points.
-    xyz: Vec<[f64; 4]>,
+    /// Per point, its position and gains side by side for the AVX2 walk's
+    /// loads of scattered points: (x, y, z, 0) and its `row_gains`, `4 +
+    /// row_stride` values. One address a point, so its list holds offsets
+    /// into this array, and the gains are on the lines next to the position
+    /// the weight loads.
+    records: Aligned,
     xs32: Vec<f32>,
     ys32: Vec<f32>,
     zs32: Vec<f32>,
@@ -295,10 +299,15 @@ impl SpreadingPanner {
             xs: slots.iter().map(|&i| input[i][0]).chain([0.0; 4]).collect(),
             ys: slots.iter().map(|&i| input[i][1]).chain([0.0; 4]).collect(),
             zs: slots.iter().map(|&i| input[i][2]).chain([0.0; 4]).collect(),
-            xyz: slots
-                .iter()
-                .map(|&i| [input[i][0], input[i][1], input[i][2], 0.0])
-                .collect(),
+            records: {
+                let rs = 4 + nc.div_ceil(4) * 4;
+                let mut r = Aligned::zeros(slots.len() * rs);
+                for (dst, &i) in r.chunks_exact_mut(rs).zip(&slots) {
+                    dst[..3].copy_from_slice(&input[i]);
+                    dst[4..4 + nc].copy_from_slice(&input_gains[i * nc..(i + 1) * nc]);
+                }
+                r
+            },
             // the same in f32, padded by 8 (the AVX2 walk's sort)
             xs32: slots.iter().map(|&i| input[i][0] as f32).chain([0.0; 8]).collect(),
             ys32: slots.iter().map(|&i| input[i][1] as f32).chain([0.0; 8]).collect(),
@@ -1076,7 +1085,10 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
 
     // (1) the sort, in f32
     const CAP: usize = GRID_POINTS_BOUND + 8;
-    // grid indices of the points that may be in the fade band
+    // a point's record in `records`: position, then gains
+    let rs = 4 + stride;
+    let rec = sp.records.as_ptr();
+    // offsets in `records` of the points that may be in the fade band
     let mut maybe = [MaybeUninit::<i32>::uninit(); CAP];
     let mp = maybe.as_mut_ptr().cast::<i32>();
     let mut n_maybe = 0usize;
@@ -1096,6 +1108,7 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
         let (circ_in, circ_out) = (set(wf.circ_in + SORT_MARGIN), set(wf.circ_out - SORT_MARGIN));
         let sign = _mm256_set1_ps(-0.0);
         let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let lanes_rs = _mm256_mullo_epi32(lanes, _mm256_set1_epi32(rs as i32));
         let dot = |x: __m256, y: __m256, z: __m256, b0: __m256, b1: __m256, b2: __m256| {
             _mm256_fmadd_ps(z, b2, _mm256_fmadd_ps(y, b1, _mm256_mul_ps(x, b0)))
         };
@@ -1163,7 +1176,7 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
         for g in 0..n_groups {
             // SAFETY: written above.
             let (i, m) = unsafe { gp.add(g).read() };
-            let idx = _mm256_add_epi32(_mm256_set1_epi32(i32::from(i)), lanes);
+            let idx = _mm256_add_epi32(_mm256_set1_epi32((usize::from(i) * rs) as i32), lanes_rs);
             // SAFETY: a row of eight i32; n_maybe + 8 ≤ count + 8 ≤ CAP.
             unsafe {
                 let perm = _mm256_loadu_si256(COMPACT8[usize::from(m)].as_ptr().cast());
@@ -1174,7 +1187,7 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
     }
 
     // (2) the listed points, in f64, four at a time (the last group is
-    // padded with point 0, whose weight is not used)
+    // padded with point 0's offset, whose weight is not used)
     let mut a = [_mm256_setzero_pd(); V];
     {
         // their weights
@@ -1186,9 +1199,9 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
         let mut k = 0;
         while k < n_maybe {
             // SAFETY: entries below n_maybe + 4 were written, and each is a
-            // grid index (`xyz` holds every grid point).
+            // record's offset in `records`.
             let (x, y, z) = unsafe {
-                let p = |l: usize| _mm256_loadu_pd(sp.xyz.as_ptr().add(*mp.add(k + l) as usize).cast());
+                let p = |l: usize| _mm256_loadu_pd(rec.add(*mp.add(k + l) as usize));
                 let (p0, p1, p2, p3) = (p(0), p(1), p(2), p(3));
                 let (t0, t1) = (_mm256_unpacklo_pd(p0, p1), _mm256_unpackhi_pd(p0, p1));
                 let (t2, t3) = (_mm256_unpacklo_pd(p2, p3), _mm256_unpackhi_pd(p2, p3));
@@ -1198,12 +1211,14 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
                     _mm256_permute2f128_pd::<0x31>(t0, t2),
                 )
             };
-            // the points' gains, wanted by the sums below: fetched now
+            // the points' gains, wanted by the sums below, on the lines
+            // after the position's: fetched now
             for l in 0..4 {
                 // SAFETY: as above (a prefetch of any address is safe).
-                let g = unsafe { sp.row_gains.as_ptr().add(*mp.add(k + l) as usize * stride) };
-                _mm_prefetch::<_MM_HINT_T0>(g.cast());
-                _mm_prefetch::<_MM_HINT_T0>(g.wrapping_add(stride - 1).cast());
+                let r = unsafe { rec.add(*mp.add(k + l) as usize) };
+                for t in (8..rs).step_by(8) {
+                    _mm_prefetch::<_MM_HINT_T0>(r.wrapping_add(t).cast());
+                }
             }
             // SAFETY: k + 4 ≤ n_maybe + 4 ≤ CAP.
             unsafe { _mm256_storeu_pd(wp.add(k), weigh.sine::<false>(x, y, z)) };
@@ -1219,22 +1234,22 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
         let mut a2 = [_mm256_setzero_pd(); V];
         let mut k = 0;
         while k + 1 < n_maybe {
-            // SAFETY: the weights and indices below n_maybe were written;
-            // each index is a grid point's, so its row of gains exists.
+            // SAFETY: the weights and offsets below n_maybe were written;
+            // each offset is a record's, whose gains follow its position.
             let (w0, g0, w1, g1) = unsafe {
                 (
                     _mm256_set1_pd(*wp.add(k)),
-                    *mp.add(k) as usize * stride,
+                    *mp.add(k) as usize + 4,
                     _mm256_set1_pd(*wp.add(k + 1)),
-                    *mp.add(k + 1) as usize * stride,
+                    *mp.add(k + 1) as usize + 4,
                 )
             };
             for v in 0..V {
                 // SAFETY: as above.
                 let (gv0, gv1) = unsafe {
                     (
-                        _mm256_loadu_pd(sp.row_gains.as_ptr().add(g0 + 4 * v)),
-                        _mm256_loadu_pd(sp.row_gains.as_ptr().add(g1 + 4 * v)),
+                        _mm256_loadu_pd(rec.add(g0 + 4 * v)),
+                        _mm256_loadu_pd(rec.add(g1 + 4 * v)),
                     )
                 };
                 a[v] = _mm256_fmadd_pd(w0, gv0, a[v]);
@@ -1244,10 +1259,10 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
         }
         if k < n_maybe {
             // SAFETY: as above.
-            let (w, g) = unsafe { (_mm256_set1_pd(*wp.add(k)), *mp.add(k) as usize * stride) };
+            let (w, g) = unsafe { (_mm256_set1_pd(*wp.add(k)), *mp.add(k) as usize + 4) };
             for v in 0..V {
                 // SAFETY: as above.
-                let gv = unsafe { _mm256_loadu_pd(sp.row_gains.as_ptr().add(g + 4 * v)) };
+                let gv = unsafe { _mm256_loadu_pd(rec.add(g + 4 * v)) };
                 a[v] = _mm256_fmadd_pd(w, gv, a[v]);
             }
         }

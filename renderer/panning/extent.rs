@@ -895,7 +895,7 @@ static COMPACT8: [[i32; 8]; 256] = {
 /// double precision makes.
 const SORT_MARGIN: f64 = 1e-5;
 
-/// The row walk for AVX2 + FMA CPUs, in three passes.
+/// The row walk for AVX2 + FMA (+ BMI2) CPUs, in three passes.
 ///
 /// The candidate runs come from [`candidate_runs_avx2`], four rows at a time.
 ///
@@ -913,9 +913,9 @@ const SORT_MARGIN: f64 = 1e-5;
 /// The sum equals the plain walk's within rounding (~1e-14 relative): the
 /// weights agree within rounding, the order of the additions differs.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,bmi2")]
 unsafe fn rows_avx2(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> bool {
-    // SAFETY (for the calls): this CPU has AVX2 and FMA, as this function requires.
+    // SAFETY (for the calls): this CPU has AVX2, FMA and BMI2, as this function requires.
     match sp.row_stride {
         4 => unsafe { rows_avx2_v::<1>(sp, wf, total) },
         8 => unsafe { rows_avx2_v::<2>(sp, wf, total) },
@@ -1073,7 +1073,7 @@ impl WeightAvx2 {
 
 /// [`rows_avx2`] for `row_stride` = 4·`V`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,bmi2")]
 unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> bool {
     use std::arch::x86_64::*;
     use std::mem::MaybeUninit;
@@ -1159,11 +1159,15 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
                     _mm256_or_ps(_mm256_cmp_ps::<_CMP_GE_OQ>(s, flat_out), circ_sure),
                     _mm256_or_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(c, circ_out), flat_sure),
                 );
-                let valid = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((len - j) as i32), lanes));
-                let ins = _mm256_movemask_ps(_mm256_and_ps(sure_in, valid)) as u64;
-                let m = _mm256_movemask_ps(_mm256_andnot_ps(_mm256_or_ps(sure_in, sure_out), valid));
+                // the lanes within the run: its len − j first (bzhi leaves
+                // all eight bits when len − j ≥ 8)
+                let valid = (len - j) as u32;
+                let ins = _bzhi_u32(_mm256_movemask_ps(sure_in) as u32, valid);
+                let m = _bzhi_u32(_mm256_movemask_ps(_mm256_or_ps(sure_in, sure_out)) as u32 ^ 0xff, valid);
                 // (j is a multiple of 8: a group's bits lie in one word)
-                bits[j / 64] |= ins << (j % 64);
+                debug_assert!(j < 128);
+                // SAFETY: j < len ≤ MAX_ROW < 128.
+                unsafe { *bits.get_unchecked_mut(j / 64) |= u64::from(ins) << (j % 64) };
                 // SAFETY: n_groups < MAX_GROUPS (one per eight points of a run).
                 unsafe { gp.add(n_groups).write((i as u16, m as u8)) };
                 n_groups += 1;
@@ -1312,7 +1316,7 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
 
 #[cfg(target_arch = "x86_64")]
 fn rows_avx2_safe(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> bool {
-    // SAFETY: chosen by `row_kernel` only when the CPU has avx2 and fma.
+    // SAFETY: chosen by `row_kernel` only when the CPU has avx2, fma and bmi2.
     unsafe { rows_avx2(sp, wf, total) }
 }
 
@@ -1323,6 +1327,7 @@ fn row_kernel() -> RowKernel {
     if std::env::var("ADMIX_KERNEL").ok().as_deref() != Some("scalar")
         && std::arch::is_x86_feature_detected!("avx2")
         && std::arch::is_x86_feature_detected!("fma")
+        && std::arch::is_x86_feature_detected!("bmi2")
     {
         return rows_avx2_safe;
     }

@@ -895,7 +895,8 @@ static COMPACT8: [[i32; 8]; 256] = {
 /// double precision makes.
 const SORT_MARGIN: f64 = 1e-5;
 
-/// The row walk for AVX2 + FMA (+ BMI2) CPUs, in three passes.
+/// The row walk for AVX2 + FMA CPUs (with BMI1, BMI2 and POPCNT, which they
+/// all have), in three passes.
 ///
 /// The candidate runs come from [`candidate_runs_avx2`], four rows at a time.
 ///
@@ -913,9 +914,10 @@ const SORT_MARGIN: f64 = 1e-5;
 /// The sum equals the plain walk's within rounding (~1e-14 relative): the
 /// weights agree within rounding, the order of the additions differs.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma,bmi2")]
+#[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
 unsafe fn rows_avx2(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> bool {
-    // SAFETY (for the calls): this CPU has AVX2, FMA and BMI2, as this function requires.
+    // SAFETY (for the calls): this CPU has AVX2, FMA, BMI1, BMI2 and POPCNT, as
+    // this function requires.
     match sp.row_stride {
         4 => unsafe { rows_avx2_v::<1>(sp, wf, total) },
         8 => unsafe { rows_avx2_v::<2>(sp, wf, total) },
@@ -1073,7 +1075,7 @@ impl WeightAvx2 {
 
 /// [`rows_avx2`] for `row_stride` = 4·`V`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma,bmi2")]
+#[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
 unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> bool {
     use std::arch::x86_64::*;
     use std::mem::MaybeUninit;
@@ -1316,7 +1318,7 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
 
 #[cfg(target_arch = "x86_64")]
 fn rows_avx2_safe(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> bool {
-    // SAFETY: chosen by `row_kernel` only when the CPU has avx2, fma and bmi2.
+    // SAFETY: chosen by `row_kernel` only when the CPU has avx2, fma, bmi1, bmi2 and popcnt.
     unsafe { rows_avx2(sp, wf, total) }
 }
 
@@ -1327,7 +1329,9 @@ fn row_kernel() -> RowKernel {
     if std::env::var("ADMIX_KERNEL").ok().as_deref() != Some("scalar")
         && std::arch::is_x86_feature_detected!("avx2")
         && std::arch::is_x86_feature_detected!("fma")
+        && std::arch::is_x86_feature_detected!("bmi1")
         && std::arch::is_x86_feature_detected!("bmi2")
+        && std::arch::is_x86_feature_detected!("popcnt")
     {
         return rows_avx2_safe;
     }

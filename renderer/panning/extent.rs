@@ -123,6 +123,7 @@ struct RowTable {
     n: [f64; ROW_PAD],
     inv_n: [f64; ROW_PAD],
     start: [f64; ROW_PAD],
+    prefix: [f64; ROW_PAD],
 }
 
 impl RowTable {
@@ -141,6 +142,7 @@ impl RowTable {
             n: col(&|r| r.n as f64),
             inv_n: col(&|r| 1.0 / r.n as f64),
             start: col(&|r| r.start as f64),
+            prefix: col(&|r| r.prefix as f64),
         }
     }
 }
@@ -527,9 +529,10 @@ impl SpreadingPanner {
     }
 }
 
-/// A run of grid points in one row: (first point, length, row), the point an
-/// index into the row arrays, where each row is stored twice over (a run
-/// across azimuth 0 goes on into the row's second copy).
+/// A run of grid points in one row: (first point, length, the first point's
+/// entry in `row_prefix`), the point an index into the row arrays, where
+/// each row is stored twice over (a run across azimuth 0 goes on into the
+/// row's second copy).
 /// (Narrow, so that the per-block array of runs is small to set up.)
 type Run = (u16, u16, u16);
 
@@ -607,7 +610,7 @@ fn candidate_runs(sp: &SpreadingPanner, wf: &WeightFunc, runs: &mut [Run; N_ROWS
         return whole_grid_runs(sp, runs, max_points);
     };
     let (mut n_runs, mut count) = (0, 0);
-    for (r, row) in sp.rows.iter().enumerate().take(cap.hi + 1).skip(cap.lo) {
+    for row in sp.rows.iter().take(cap.hi + 1).skip(cap.lo) {
         let num = cap.cos_cap - cap.se * row.sin_el;
         let den = cap.ce * row.cos_el;
         let whole = if den <= 1e-12 {
@@ -641,7 +644,7 @@ fn candidate_runs(sp: &SpreadingPanner, wf: &WeightFunc, runs: &mut [Run; N_ROWS
                         k0.rem_euclid(n)
                     } as usize;
                     // (past the row's end, its second copy)
-                    runs[n_runs] = ((row.start + a) as u16, len as u16, r as u16);
+                    runs[n_runs] = ((row.start + a) as u16, len as u16, (row.prefix + a) as u16);
                     n_runs += 1;
                     count += len;
                     false
@@ -649,7 +652,7 @@ fn candidate_runs(sp: &SpreadingPanner, wf: &WeightFunc, runs: &mut [Run; N_ROWS
             }
         };
         if whole {
-            runs[n_runs] = (row.start as u16, row.n as u16, r as u16);
+            runs[n_runs] = (row.start as u16, row.n as u16, row.prefix as u16);
             n_runs += 1;
             count += row.n;
         }
@@ -662,8 +665,8 @@ fn whole_grid_runs(sp: &SpreadingPanner, runs: &mut [Run; N_ROWS], max_points: u
     if sp.points.len() > max_points {
         return None;
     }
-    for (r, row) in sp.rows.iter().enumerate() {
-        runs[r] = (row.start as u16, row.n as u16, r as u16);
+    for (run, row) in runs.iter_mut().zip(&sp.rows) {
+        *run = (row.start as u16, row.n as u16, row.prefix as u16);
     }
     Some(sp.rows.len())
 }
@@ -682,9 +685,10 @@ fn candidate_runs_avx2(sp: &SpreadingPanner, wf: &WeightFunc, runs: &mut [Run; N
     let (cos_cap_v, se_v, ce_v, azc_v) = (set(cap.cos_cap), set(cap.se), set(cap.ce), set(cap.azc));
     let (tiny, one, zero) = (set(1e-12), set(1.0), _mm256_setzero_pd());
     let sign = set(-0.0);
-    // per row: the run's first point and length (past the row's end, the run
-    // goes on in its second copy)
+    // per row: the run's first point, its entry in the running sums, and its
+    // length (past the row's end, the run goes on in its second copy)
     let mut first_at = [0i32; ROW_PAD];
+    let mut first_pre = [0i32; ROW_PAD];
     let mut first_len = [0i32; ROW_PAD];
     let t = &sp.row_table;
     let mut r = lo;
@@ -692,7 +696,7 @@ fn candidate_runs_avx2(sp: &SpreadingPanner, wf: &WeightFunc, runs: &mut [Run; N
         // SAFETY: r + 4 ≤ N_ROWS + 3 ≤ ROW_PAD entries in each table.
         let ld = |a: &[f64; ROW_PAD]| unsafe { _mm256_loadu_pd(a.as_ptr().add(r)) };
         let (sin_el, cos_el, inv_step) = (ld(&t.sin_el), ld(&t.cos_el), ld(&t.inv_step));
-        let (n, inv_n, start) = (ld(&t.n), ld(&t.inv_n), ld(&t.start));
+        let (n, inv_n, start, prefix) = (ld(&t.n), ld(&t.inv_n), ld(&t.start), ld(&t.prefix));
         let num = _mm256_sub_pd(cos_cap_v, _mm256_mul_pd(se_v, sin_el));
         let den = _mm256_mul_pd(ce_v, cos_el);
         let den_small = _mm256_cmp_pd::<_CMP_LE_OQ>(den, tiny);
@@ -754,14 +758,18 @@ fn candidate_runs_avx2(sp: &SpreadingPanner, wf: &WeightFunc, runs: &mut [Run; N
                 first_at.as_mut_ptr().add(r).cast(),
                 _mm256_cvtpd_epi32(_mm256_add_pd(start, a)),
             );
+            _mm_storeu_si128(
+                first_pre.as_mut_ptr().add(r).cast(),
+                _mm256_cvtpd_epi32(_mm256_add_pd(prefix, a)),
+            );
             _mm_storeu_si128(first_len.as_mut_ptr().add(r).cast(), _mm256_cvtpd_epi32(len));
         }
         r += 4;
     }
     let mut n_runs = 0;
     for r in lo..=hi {
-        let (at, len) = (first_at[r], first_len[r]);
-        runs[n_runs] = (at as u16, len as u16, r as u16);
+        let (at, pre, len) = (first_at[r], first_pre[r], first_len[r]);
+        runs[n_runs] = (at as u16, len as u16, pre as u16);
         n_runs += usize::from(len > 0);
     }
     n_runs
@@ -1280,13 +1288,14 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
     // (3) the stretches of inside points
     let mut b = [_mm256_setzero_pd(); V];
     let pre = sp.row_prefix.as_ptr();
-    for (r, &run) in runs.iter().enumerate() {
-        let (start, _, row) = run_parts(run);
-        let row = &sp.rows[row];
-        // the run's first point in the row's running sums
-        let p0 = row.prefix + (start - row.start);
+    // entries of the running sums (a run's last inside point is at most its
+    // row's 2n-th: its sum is within its row's 2n + 1 entries)
+    let n_pre = sp.row_prefix.len() / stride;
+    for (&run, bits) in runs.iter().zip(&inside_bits) {
+        // the run's first point in its row's running sums
+        let (_, _, p0) = run_parts(run);
         // SAFETY: written for every run in pass (1).
-        let bits = unsafe { inside_bits[r].assume_init() };
+        let bits = unsafe { bits.assume_init() };
         for (word, &bits) in bits.iter().enumerate() {
             let mut ins = bits;
             while ins != 0 {
@@ -1294,9 +1303,9 @@ unsafe fn rows_avx2_v<const V: usize>(sp: &SpreadingPanner, wf: &WeightFunc, tot
                 let n = (!(ins >> lo)).trailing_zeros() as usize;
                 ins &= if n == 64 { 0 } else { !(((1u64 << n) - 1) << lo) };
                 let (k0, k1) = (p0 + 64 * word + lo, p0 + 64 * word + lo + n);
-                assert!(k1 <= row.prefix + 2 * row.n);
+                assert!(k1 < n_pre);
                 for v in 0..V {
-                    // SAFETY: k0 < k1 ≤ row.prefix + 2·row.n: entries of the table.
+                    // SAFETY: k0 < k1 < n_pre: entries of the table.
                     let (s0, s1) = unsafe {
                         (
                             _mm256_loadu_pd(pre.add(k0 * stride + 4 * v)),
@@ -1907,11 +1916,27 @@ mod tests {
             // SAFETY: the CPU has AVX2 and FMA (checked above).
             let nb = unsafe { candidate_runs_avx2(&sp, &wf, &mut b) };
             assert_eq!(a[..na], b[..nb], "az {az} el {el} w {w} h {h}");
-            partial += usize::from(a[..na].iter().any(|r| usize::from(r.1) < sp.rows[usize::from(r.2)].n));
+            // (each run's row, found by its first point)
+            let row_of = |r: Run| {
+                let start = usize::from(r.0);
+                sp.rows
+                    .iter()
+                    .find(|row| (row.start..row.start + 2 * row.n).contains(&start))
+                    .unwrap()
+            };
+            for &r in &a[..na] {
+                // the run lies within its row's two copies, and its running
+                // sums' entry is its first point's
+                let (start, len, pre) = run_parts(r);
+                let row = row_of(r);
+                assert!(start + len <= row.start + 2 * row.n && len <= row.n);
+                assert_eq!(pre, row.prefix + (start - row.start));
+            }
+            partial += usize::from(a[..na].iter().any(|&r| usize::from(r.1) < row_of(r).n));
             // (a run across azimuth 0 goes on into its row's second copy)
             wrapped += usize::from(a[..na].iter().any(|&r| {
-                let (start, len, row) = run_parts(r);
-                start + len > sp.rows[row].start + sp.rows[row].n
+                let (start, len, _) = run_parts(r);
+                start + len > row_of(r).start + row_of(r).n
             }));
         }
         // the cases cover rows cut by the cap, and cuts across azimuth 0

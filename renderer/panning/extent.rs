@@ -536,7 +536,7 @@ impl SpreadingPanner {
 /// (Narrow, so that the per-block array of runs is small to set up.)
 type Run = (u16, u16, u16);
 
-/// A run's first point, length and row.
+/// A run's first point, length and first entry in the running sums.
 #[inline(always)]
 fn run_parts(r: Run) -> (usize, usize, usize) {
     (usize::from(r.0), usize::from(r.1), usize::from(r.2))

@@ -114,14 +114,14 @@ struct GridRow {
 const ROW_PAD: usize = N_ROWS + 3;
 
 /// Per grid row (zeros past the last): sin and cos of its elevation, points
-/// per degree, number of points and its inverse, first point.
+/// per degree, number of points, first point and first entry in the running
+/// sums.
 #[derive(Clone, Debug)]
 struct RowTable {
     sin_el: [f64; ROW_PAD],
     cos_el: [f64; ROW_PAD],
     inv_step: [f64; ROW_PAD],
     n: [f64; ROW_PAD],
-    inv_n: [f64; ROW_PAD],
     start: [f64; ROW_PAD],
     prefix: [f64; ROW_PAD],
 }
@@ -140,7 +140,6 @@ impl RowTable {
             cos_el: col(&|r| r.cos_el),
             inv_step: col(&|r| r.inv_step),
             n: col(&|r| r.n as f64),
-            inv_n: col(&|r| 1.0 / r.n as f64),
             start: col(&|r| r.start as f64),
             prefix: col(&|r| r.prefix as f64),
         }
@@ -696,7 +695,7 @@ fn candidate_runs_avx2(sp: &SpreadingPanner, wf: &WeightFunc, runs: &mut [Run; N
         // SAFETY: r + 4 ≤ N_ROWS + 3 ≤ ROW_PAD entries in each table.
         let ld = |a: &[f64; ROW_PAD]| unsafe { _mm256_loadu_pd(a.as_ptr().add(r)) };
         let (sin_el, cos_el, inv_step) = (ld(&t.sin_el), ld(&t.cos_el), ld(&t.inv_step));
-        let (n, inv_n, start, prefix) = (ld(&t.n), ld(&t.inv_n), ld(&t.start), ld(&t.prefix));
+        let (n, start, prefix) = (ld(&t.n), ld(&t.start), ld(&t.prefix));
         let num = _mm256_sub_pd(cos_cap_v, _mm256_mul_pd(se_v, sin_el));
         let den = _mm256_mul_pd(ce_v, cos_el);
         let den_small = _mm256_cmp_pd::<_CMP_LE_OQ>(den, tiny);
@@ -740,16 +739,10 @@ fn candidate_runs_avx2(sp: &SpreadingPanner, wf: &WeightFunc, runs: &mut [Run; N
         let len = _mm256_add_pd(_mm256_sub_pd(k1, k0), one);
         let missed = _mm256_or_pd(missed, _mm256_andnot_pd(whole, _mm256_cmp_pd::<_CMP_LT_OQ>(k1, k0)));
         let whole = _mm256_or_pd(whole, _mm256_cmp_pd::<_CMP_GE_OQ>(len, n));
-        // k0 mod n, k0 − n·⌊(k0 + ½)/n⌋: (k0 + ½)/n is at least 1/(2n) from
-        // an integer, far more than the product's rounding
-        let quot = _mm256_mul_pd(_mm256_add_pd(k0, set(0.5)), inv_n);
-        let a = _mm256_sub_pd(
-            k0,
-            _mm256_mul_pd(
-                n,
-                _mm256_round_pd::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(quot),
-            ),
-        );
+        // k0 mod n: k0 + n where k0 < 0, as k0 ∈ [−n, n) (azc − half lies
+        // in [−360 − the margin, 180); on the poles' one-point rows, where
+        // k0 may be 1, a run is the whole row or nothing)
+        let a = _mm256_add_pd(k0, _mm256_and_pd(n, _mm256_cmp_pd::<_CMP_LT_OQ>(k0, zero)));
         let a = _mm256_andnot_pd(whole, a);
         let len = _mm256_andnot_pd(missed, _mm256_blendv_pd(len, n, whole));
         // SAFETY: r + 4 ≤ ROW_PAD.

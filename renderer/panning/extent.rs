@@ -42,20 +42,18 @@ pub struct SpreadingPanner {
     xs: Vec<f64>,
     ys: Vec<f64>,
     zs: Vec<f64>,
-    /// Per point, its position and gains side by side for the AVX2 walk's
-    /// loads of scattered points: (x, y, z, 0) and its `row_gains`, `4 +
-    /// row_stride` values. One address a point, so its list holds offsets
+    /// Per point in ear's order, its position and gains side by side:
+    /// (x, y, z, 0) and its gains, `row_stride` of them (`num_channels`
+    /// rounded up to a multiple of 4, zero-padded); `4 + row_stride` values
+    /// a point. One address a point, so the AVX2 walk's list holds offsets
     /// into this array, and the gains are on the lines next to the position
-    /// the weight loads.
+    /// its weight loads.
     records: Aligned,
     xs32: Vec<f32>,
     ys32: Vec<f32>,
     zs32: Vec<f32>,
-    /// Gains in ear's order, `row_stride` per point (`num_channels` rounded
-    /// up to a multiple of 4, zero-padded).
-    row_gains: Aligned,
     row_stride: usize,
-    /// Per row, running sums of `row_gains` (`row_stride` wide): entry
+    /// Per row, running sums of the records' gains (`row_stride` wide): entry
     /// `prefix + k` of row r is Σ of its first k points (k = 0..=2n).
     row_prefix: Aligned,
     /// Σ of every grid point's gains.
@@ -313,14 +311,6 @@ impl SpreadingPanner {
             xs32: slots.iter().map(|&i| input[i][0] as f32).chain([0.0; 8]).collect(),
             ys32: slots.iter().map(|&i| input[i][1] as f32).chain([0.0; 8]).collect(),
             zs32: slots.iter().map(|&i| input[i][2] as f32).chain([0.0; 8]).collect(),
-            row_gains: {
-                let stride = nc.div_ceil(4) * 4;
-                let mut g = Aligned::zeros(slots.len() * stride);
-                for (dst, &i) in g.chunks_exact_mut(stride).zip(&slots) {
-                    dst[..nc].copy_from_slice(&input_gains[i * nc..(i + 1) * nc]);
-                }
-                g
-            },
             row_stride: nc.div_ceil(4) * 4,
             row_prefix: Aligned::zeros(0),
             grid_sum: (0..nc)
@@ -335,7 +325,7 @@ impl SpreadingPanner {
                 let (done, next) = prefix.split_at_mut((row.prefix + k + 1) * stride);
                 let (sum, g) = (
                     &done[(row.prefix + k) * stride..],
-                    &sp.row_gains[(row.start + k) * stride..],
+                    &sp.records[(row.start + k) * (4 + stride) + 4..],
                 );
                 for c in 0..stride {
                     next[c] = sum[c] + g[c];
@@ -769,26 +759,28 @@ fn candidate_runs_avx2(sp: &SpreadingPanner, wf: &WeightFunc, runs: &mut [Run; N
 }
 
 /// Adds one run's weighted gains to `total` (`stride` wide), skipping the
-/// zero weights at its ends.
+/// zero weights at its ends. `records` are the run's points' (position,
+/// then `stride` gains).
 #[inline(always)]
-fn accumulate_run(w: &[f64], gains: &[f64], stride: usize, total: &mut [f64]) {
+fn accumulate_run(w: &[f64], records: &[f64], stride: usize, total: &mut [f64]) {
     let Some(a) = w.iter().position(|&v| v != 0.0) else {
         return;
     };
     let b = w.iter().rposition(|&v| v != 0.0).unwrap_or(a) + 1;
-    let (w, gains) = (&w[a..b], &gains[a * stride..b * stride]);
+    let rs = 4 + stride;
+    let (w, records) = (&w[a..b], &records[a * rs..b * rs]);
     match stride {
-        4 => accumulate::<4>(w, gains, total),
-        8 => accumulate::<8>(w, gains, total),
-        12 => accumulate::<12>(w, gains, total),
-        16 => accumulate::<16>(w, gains, total),
-        20 => accumulate::<20>(w, gains, total),
-        24 => accumulate::<24>(w, gains, total),
-        28 => accumulate::<28>(w, gains, total),
-        32 => accumulate::<32>(w, gains, total),
+        4 => accumulate::<4>(w, records, total),
+        8 => accumulate::<8>(w, records, total),
+        12 => accumulate::<12>(w, records, total),
+        16 => accumulate::<16>(w, records, total),
+        20 => accumulate::<20>(w, records, total),
+        24 => accumulate::<24>(w, records, total),
+        28 => accumulate::<28>(w, records, total),
+        32 => accumulate::<32>(w, records, total),
         _ => {
-            for (&w, g) in w.iter().zip(gains.chunks_exact(stride)) {
-                for (t, g) in total.iter_mut().zip(g) {
+            for (&w, r) in w.iter().zip(records.chunks_exact(rs)) {
+                for (t, g) in total.iter_mut().zip(&r[4..]) {
                     *t += w * g;
                 }
             }
@@ -828,23 +820,20 @@ fn rows_generic(sp: &SpreadingPanner, wf: &WeightFunc, total: &mut [f64]) -> boo
                 w[l] = wf.weight_fast([x[l], y[l], z[l]]);
             }
         }
-        accumulate_run(
-            &w[..len],
-            &sp.row_gains[start * stride..(start + len) * stride],
-            stride,
-            total,
-        );
+        let rs = 4 + stride;
+        accumulate_run(&w[..len], &sp.records[start * rs..(start + len) * rs], stride, total);
     }
     true
 }
 
-/// total += Σ w·gains over one run, with `N` (the padded channel count)
-/// accumulators held in registers.
+/// total += Σ w·gains over one run's records, with `N` (the padded channel
+/// count) accumulators held in registers.
 #[inline(always)]
-fn accumulate<const N: usize>(w: &[f64], gains: &[f64], total: &mut [f64]) {
+fn accumulate<const N: usize>(w: &[f64], records: &[f64], total: &mut [f64]) {
     let mut acc = [0.0f64; N];
     acc.copy_from_slice(&total[..N]);
-    for (&w, g) in w.iter().zip(gains.chunks_exact(N)) {
+    for (&w, r) in w.iter().zip(records.chunks_exact(4 + N)) {
+        let g = &r[4..4 + N];
         for k in 0..N {
             acc[k] += w * g[k];
         }
